@@ -1,0 +1,42 @@
+"""``wkgt plan``: plan boxes from dataset facts given on the command line (no server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..planner.plan import make_plan
+from ..planner.vectors import parse_mags
+from . import options as o
+from .output import emit_plan
+
+
+def main(
+    voxel_size: Annotated[str, typer.Option(metavar="X,Y,Z", help="Voxel size at mag 1 in nm, e.g. 11.24,11.24,30.")],
+    mags: Annotated[str, typer.Option(metavar="MAGS", help="Available mags, e.g. 1,2-2-1,4-4-1.")],
+    bbox: Annotated[str, typer.Option(metavar="X,Y,Z,W,H,D", help="Layer bounding box in mag-1 voxels.")],
+    model: o.ModelOption = o.ModelKind.NEURONS,
+    mag: o.MagOption = None,
+    object_size: o.ObjectSizeOption = None,
+    min_voxel_size: o.MinVoxelSizeOption = None,
+    box_edge_nm: o.BoxEdgeOption = None,
+    box_size: o.BoxSizeOption = None,
+    count: o.CountOption = None,
+    total_voxels: o.TotalVoxelsOption = None,
+    roi: o.RoiOption = None,
+    margin: o.MarginOption = 0,
+    seed: o.SeedOption = o.DEFAULT_SEED,
+    json: o.JsonOption = False,
+    save: o.SaveOption = None,
+) -> None:
+    """Choose the mag and box size and place well-spread boxes, from the dataset's facts."""
+    planning = o.PlanningOptions(
+        model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed
+    )
+    request = planning.request(o.parse_voxel_size(voxel_size), tuple(parse_mags(mags)), o.parse_bbox(bbox))
+    plan = make_plan(request)
+    if save is not None:
+        Path(save).write_text(plan.to_json() + "\n")
+    emit_plan(plan, as_json=json)

@@ -1,0 +1,65 @@
+"""Terminal views of plans and results (rich tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from ..planner.plan import Plan
+from ..planner.vectors import format_vec
+
+
+def _um(size_mag1: Sequence[int], voxel_size_nm: Sequence[float]) -> str:
+    return format_vec(tuple(round(s * v / 1000, 2) for s, v in zip(size_mag1, voxel_size_nm)))
+
+
+def plan_summary(plan: Plan) -> Table:
+    """Mag, sizes, count and spread, each with the reason it was chosen."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("mag", f"{plan.mag}  ({plan.mag_reason})")
+    table.add_row("effective voxel size", f"{format_vec(plan.effective_voxel_size_nm)} nm")
+    table.add_row(
+        "box size",
+        f"{format_vec(plan.box_size)} voxels in mag {plan.mag} = {format_vec(plan.box_size_mag1)} "
+        f"in mag 1 = {format_vec(plan.box_size_um)} µm  ({plan.box_size_reason})",
+    )
+    table.add_row("count", f"{len(plan.boxes)}  ({plan.count_reason})")
+    table.add_row("total", f"{plan.total_voxels:,} voxels in mag {plan.mag}")
+    table.add_row("region", f"{format_vec(plan.region.topleft, ',')} + {format_vec(plan.region.size)} (mag-1 voxels)")
+    s = plan.spread
+    table.add_row(
+        "spread",
+        f"closest pair {s.min_center_distance_nm / 1000:.2f} µm, mean nearest {s.mean_nearest_neighbour_nm / 1000:.2f} µm, "
+        f"ratio {s.ratio:.2f} to (volume/count)^⅓ = {s.ideal_spacing_nm / 1000:.2f} µm",
+    )
+    table.add_row("seed", str(plan.seed))
+    return table
+
+
+def box_table(plan: Plan, urls: Sequence[str] | None = None) -> Table:
+    """One row per box: name, top-left and size in mag-1 voxels, size in µm, and its URL."""
+    table = Table(title=None, header_style="bold")
+    for column in ("box", "top-left (mag 1)", "size (mag 1)", "size (µm)"):
+        table.add_column(column)
+    if urls is not None:
+        table.add_column("url", overflow="fold")
+    for i, box in enumerate(plan.boxes):
+        row = [box.name, format_vec(box.topleft, ","), format_vec(box.size), _um(box.size, plan.voxel_size_nm)]
+        if urls is not None:
+            row.append(urls[i])
+        table.add_row(*row)
+    return table
+
+
+def print_plan(console: Console, plan: Plan, urls: Sequence[str] | None = None) -> None:
+    console.print(plan_summary(plan))
+    console.print(box_table(plan, urls))
+
+
+def print_warnings(console: Console, warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)

@@ -1,0 +1,262 @@
+"""A plan is data: the request, every choice with its reason, and the boxes.
+
+It prints as a table, saves as JSON and loads back (``Plan.from_json(plan.to_json())``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import typing
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import cattrs
+import numpy as np
+
+from .._version import __version__
+from ..errors import InvalidInput
+from .box_size import choose_box_size
+from .mag_choice import choose_mag
+from .placement import CandidateFilter, Region, Spread, measure_spread, place_boxes
+from .rules import DEFAULT_RULES, GuideRules, ModelKind
+from .vectors import Vec3, Vec3f, format_mag, format_vec
+
+DEFAULT_SEED = 0
+
+
+@attrs.frozen
+class Box:
+    """One ground-truth box: name, top-left corner and size in mag-1 voxels."""
+
+    name: str
+    topleft: Vec3
+    size: Vec3
+
+    @property
+    def center(self) -> Vec3:
+        return tuple(t + s // 2 for t, s in zip(self.topleft, self.size))  # type: ignore[return-value]
+
+    def to_bounding_box(self) -> Any:
+        """The SDK's ``webknossos.BoundingBox`` (named) for this box."""
+        from webknossos import BoundingBox
+
+        return BoundingBox(self.topleft, self.size).with_name(self.name)
+
+
+@attrs.frozen
+class PlanRequest:
+    """Everything the planner needs: dataset facts and user choices. Sizes in mag-1 voxels."""
+
+    voxel_size_nm: Vec3f
+    mags: tuple[Vec3, ...]
+    bbox: Region
+    model: ModelKind = ModelKind.NEURONS
+    mag: Vec3 | None = None
+    object_size_nm: float | None = None
+    min_voxel_size_nm: float | None = None
+    box_edge_nm: float | None = None
+    box_size: Vec3 | None = None
+    count: int | None = None
+    total_voxels: int | None = None
+    roi: Region | None = None
+    margin: int = 0
+    seed: int = DEFAULT_SEED
+    rules: GuideRules = DEFAULT_RULES
+
+
+@attrs.frozen
+class Plan:
+    """The outcome of planning, with the reason for every choice."""
+
+    model: ModelKind
+    voxel_size_nm: Vec3f
+    available_mags: tuple[str, ...]
+    mag: str
+    mag_reason: str
+    effective_voxel_size_nm: Vec3f
+    box_size: Vec3
+    box_size_reason: str
+    count_reason: str
+    region: Region
+    seed: int
+    spread: Spread
+    boxes: tuple[Box, ...]
+    warnings: tuple[str, ...] = ()
+    wkgt_version: str = __version__
+
+    @property
+    def mag_vec(self) -> Vec3:
+        from .vectors import parse_mag
+
+        return parse_mag(self.mag)
+
+    @property
+    def box_size_mag1(self) -> Vec3:
+        return tuple(s * m for s, m in zip(self.box_size, self.mag_vec))  # type: ignore[return-value]
+
+    @property
+    def box_size_um(self) -> Vec3f:
+        return tuple(  # type: ignore[return-value]
+            round(s * v / 1000, 3) for s, v in zip(self.box_size, self.effective_voxel_size_nm)
+        )
+
+    @property
+    def box_voxels(self) -> int:
+        return math.prod(self.box_size)
+
+    @property
+    def total_voxels(self) -> int:
+        return self.box_voxels * len(self.boxes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: the stored fields plus the derived sizes and totals."""
+        data = _converter.unstructure(self)
+        data.update(
+            box_size_mag1=list(self.box_size_mag1),
+            box_size_um=list(self.box_size_um),
+            box_voxels=self.box_voxels,
+            count=len(self.boxes),
+            total_voxels=self.total_voxels,
+        )
+        data["spread"]["ratio"] = round(self.spread.ratio, 4)
+        return data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        return _converter.structure(data, cls)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        try:
+            return cls.from_dict(json.loads(text))
+        except (ValueError, cattrs.BaseValidationError, KeyError, TypeError) as err:
+            raise InvalidInput(f"not a wkgt plan: {err}") from None
+
+
+def _make_converter() -> cattrs.Converter:
+    """cattrs converter producing JSON-native values: tuples become lists, enums their value."""
+    converter = cattrs.Converter(forbid_extra_keys=False)
+    converter.register_unstructure_hook_func(
+        lambda t: t is tuple or typing.get_origin(t) is tuple,
+        lambda value: [converter.unstructure(v) for v in value],
+    )
+    converter.register_unstructure_hook(ModelKind, lambda kind: kind.value)
+    return converter
+
+
+_converter = _make_converter()
+
+
+def choose_count(box_voxels: int, request: PlanRequest) -> tuple[int, str]:
+    """How many boxes: the user's count, or the fewest reaching the total volume."""
+    rules = request.rules
+    if request.count is not None and request.total_voxels is not None:
+        raise InvalidInput("give --count or --total-voxels, not both")
+    if request.count is not None:
+        if request.count < 1:
+            raise InvalidInput(f"--count must be at least 1, got {request.count}")
+        return request.count, "given with --count"
+    target = rules.min_total_voxels if request.total_voxels is None else request.total_voxels
+    if target < 1:
+        raise InvalidInput(f"--total-voxels must be positive, got {target}")
+    count = math.ceil(target / box_voxels)
+    source = "--total-voxels" if request.total_voxels is not None else "the guide's minimum"
+    return count, f"fewest boxes reaching {target:,} voxels ({source})"
+
+
+def count_warnings(count: int, box_voxels: int, rules: GuideRules) -> list[str]:
+    """The guide's volume and count rules, as warnings."""
+    total = count * box_voxels
+    warnings = []
+    if not rules.min_total_voxels <= total <= rules.max_total_voxels:
+        warnings.append(
+            f"total volume {total:,} voxels is outside the recommended "
+            f"{rules.min_total_voxels:,}–{rules.max_total_voxels:,}"
+        )
+    if count < rules.min_box_count:
+        warnings.append(
+            f"only {count} box(es): the trainer holds some back as a test set, "
+            f"plan at least {rules.min_box_count}"
+        )
+    return warnings
+
+
+def planning_region(request: PlanRequest) -> Region:
+    """The layer box, or the ROI (checked to lie inside it), shrunk by the margin."""
+    region = request.bbox
+    if request.roi is not None:
+        if not request.bbox.contains(request.roi):
+            raise InvalidInput(f"--roi {request.roi} is not inside the layer's bounding box {request.bbox}")
+        region = request.roi
+    if request.margin < 0:
+        raise InvalidInput(f"--margin must not be negative, got {request.margin}")
+    return region.shrunk(request.margin) if request.margin else region
+
+
+def make_plan(
+    request: PlanRequest,
+    *,
+    occupied: Sequence[tuple[Vec3, Vec3]] = (),
+    gap: int = 0,
+    candidate_filter: CandidateFilter | None = None,
+    name_prefix: str = "GT",
+) -> Plan:
+    """Choose mag, box size and count, and place the boxes (pure; same request → same plan)."""
+    mag = choose_mag(
+        request.voxel_size_nm,
+        request.mags,
+        request.model,
+        mag=request.mag,
+        object_size_nm=request.object_size_nm,
+        min_voxel_size_nm=request.min_voxel_size_nm,
+        rules=request.rules,
+    )
+    size = choose_box_size(
+        mag.effective_voxel_size_nm,
+        request.model,
+        box_size=request.box_size,
+        box_edge_nm=request.box_edge_nm,
+        rules=request.rules,
+    )
+    box_voxels = math.prod(size.size)
+    count, count_reason = choose_count(box_voxels, request)
+    region = planning_region(request)
+    box_mag1: Vec3 = tuple(s * m for s, m in zip(size.size, mag.mag))  # type: ignore[assignment]
+    corners = place_boxes(
+        region,
+        box_mag1,
+        mag.mag,
+        request.voxel_size_nm,
+        count,
+        request.seed,
+        occupied=occupied,
+        gap=gap,
+        candidate_filter=candidate_filter,
+    )
+    corners = corners[np.lexsort((corners[:, 0], corners[:, 1], corners[:, 2]))]
+    width = max(2, len(str(count)))
+    boxes = tuple(
+        Box(f"{name_prefix} {i:0{width}d}", tuple(int(v) for v in corner), box_mag1)  # type: ignore[arg-type]
+        for i, corner in enumerate(corners, start=1)
+    )
+    return Plan(
+        model=request.model,
+        voxel_size_nm=tuple(float(v) for v in request.voxel_size_nm),  # type: ignore[arg-type]
+        available_mags=tuple(format_mag(m) for m in request.mags),
+        mag=format_mag(mag.mag),
+        mag_reason=mag.reason,
+        effective_voxel_size_nm=mag.effective_voxel_size_nm,
+        box_size=size.size,
+        box_size_reason=size.reason,
+        count_reason=count_reason,
+        region=region,
+        seed=request.seed,
+        spread=measure_spread(corners, box_mag1, region, request.voxel_size_nm),
+        boxes=boxes,
+        warnings=(*mag.warnings, *size.warnings, *count_warnings(count, box_voxels, request.rules)),
+    )
