@@ -13,7 +13,7 @@ import click
 import typer
 
 from ..errors import WkgtError
-from . import plan
+from . import create_boxes, demo, plan, sandbox
 
 app = typer.Typer(
     name="wkgt",
@@ -23,6 +23,9 @@ app = typer.Typer(
     help="Pick the magnification and place ground-truth boxes for WEBKNOSSOS AI training.",
 )
 app.command("plan")(plan.main)
+app.command("create-boxes")(create_boxes.main)
+app.command("sandbox")(sandbox.main)
+app.command("demo")(demo.main)
 
 
 def _version(value: bool) -> None:

@@ -10,9 +10,9 @@ import typer
 
 from ..errors import InvalidInput
 from ..planner.placement import Region
-from ..planner.plan import DEFAULT_SEED, PlanRequest
+from ..planner.plan import DEFAULT_SEED, PlanOptions
 from ..planner.rules import ModelKind
-from ..planner.vectors import Vec3, Vec3f, parse_floats, parse_ints, parse_mag
+from ..planner.vectors import Vec3f, parse_floats, parse_ints, parse_mag
 
 PLANNING = "Planning options"
 OUTPUT = "Output options"
@@ -79,21 +79,12 @@ class PlanningOptions:
     margin: int = 0
     seed: int = DEFAULT_SEED
 
-    def request(self, voxel_size_nm: Vec3f, mags: tuple[Vec3, ...], bbox: Region) -> PlanRequest:
-        """Validate the options and combine them with the dataset's facts."""
+    def parse(self) -> PlanOptions:
+        """Validate the options as typed and turn them into the planner's choices."""
         for name, value in (("--object-size", self.object_size), ("--min-voxel-size", self.min_voxel_size), ("--box-edge-nm", self.box_edge_nm)):
             if value is not None and not value > 0:
                 raise_invalid(f"{name} must be positive, got {value:g}")
-        roi = None
-        if self.roi is not None:
-            values = parse_ints(self.roi, "--roi", 6, positive=False)
-            if any(v <= 0 for v in values[3:]):
-                raise_invalid(f"--roi size must be positive, got {self.roi!r}")
-            roi = Region(values[:3], values[3:])  # type: ignore[arg-type]
-        return PlanRequest(
-            voxel_size_nm=voxel_size_nm,
-            mags=mags,
-            bbox=bbox,
+        return PlanOptions(
             model=self.model,
             mag=parse_mag(self.mag) if self.mag else None,
             object_size_nm=self.object_size,
@@ -102,7 +93,7 @@ class PlanningOptions:
             box_size=parse_ints(self.box_size, "--box-size") if self.box_size else None,  # type: ignore[arg-type]
             count=self.count,
             total_voxels=self.total_voxels,
-            roi=roi,
+            roi=parse_region(self.roi, "--roi") if self.roi else None,
             margin=self.margin,
             seed=self.seed,
         )
@@ -116,8 +107,24 @@ def parse_voxel_size(text: str) -> Vec3f:
     return parse_floats(text, "--voxel-size")  # type: ignore[return-value]
 
 
-def parse_bbox(text: str) -> Region:
-    values = parse_ints(text, "--bbox", 6, positive=False)
+def parse_region(text: str, what: str) -> Region:
+    """``"x,y,z,w,h,d"`` (mag-1 voxels) → Region; the size must be positive."""
+    values = parse_ints(text, what, 6, positive=False)
     if any(v <= 0 for v in values[3:]):
-        raise_invalid(f"--bbox size must be positive, got {text!r}")
+        raise_invalid(f"{what} size must be positive, got {text!r}")
     return Region(values[:3], values[3:])  # type: ignore[arg-type]
+
+
+WebknossosUrlOption = Annotated[
+    Optional[str],
+    typer.Option("--webknossos-url", metavar="URL", help="Server (default: WK_URL, ./.env, webknossos.org).", rich_help_panel=SERVER, show_default=False),
+]
+TokenOption = Annotated[
+    Optional[str],
+    typer.Option("--token", metavar="TOKEN", help="API token (default: WK_TOKEN or ./.env). Never printed.", rich_help_panel=SERVER, show_default=False),
+]
+OrganizationOption = Annotated[
+    Optional[str],
+    typer.Option(metavar="ORG", help="Organization of a dataset given by name, when the name is ambiguous.", rich_help_panel=SERVER, show_default=False),
+]
+TimeoutOption = Annotated[float, typer.Option(metavar="SECONDS", help="HTTP timeout per request.", rich_help_panel=SERVER)]

@@ -35,7 +35,9 @@ def main(
     planning = o.PlanningOptions(
         model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed
     )
-    request = planning.request(o.parse_voxel_size(voxel_size), tuple(parse_mags(mags)), o.parse_bbox(bbox))
+    request = planning.parse().request(
+        o.parse_voxel_size(voxel_size), parse_mags(mags), o.parse_region(bbox, "--bbox")
+    )
     plan = make_plan(request)
     if save is not None:
         Path(save).write_text(plan.to_json() + "\n")

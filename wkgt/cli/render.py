@@ -40,24 +40,22 @@ def plan_summary(plan: Plan) -> Table:
     return table
 
 
-def box_table(plan: Plan, urls: Sequence[str] | None = None) -> Table:
-    """One row per box: name, top-left and size in mag-1 voxels, size in µm, and its URL."""
+def box_table(plan: Plan) -> Table:
+    """One row per box: name, top-left and size in mag-1 voxels, size in µm."""
     table = Table(title=None, header_style="bold")
     for column in ("box", "top-left (mag 1)", "size (mag 1)", "size (µm)"):
         table.add_column(column)
-    if urls is not None:
-        table.add_column("url", overflow="fold")
-    for i, box in enumerate(plan.boxes):
-        row = [box.name, format_vec(box.topleft, ","), format_vec(box.size), _um(box.size, plan.voxel_size_nm)]
-        if urls is not None:
-            row.append(urls[i])
-        table.add_row(*row)
+    for box in plan.boxes:
+        table.add_row(box.name, format_vec(box.topleft, ","), format_vec(box.size), _um(box.size, plan.voxel_size_nm))
     return table
 
 
 def print_plan(console: Console, plan: Plan, urls: Sequence[str] | None = None) -> None:
+    """Summary, box table, then one viewer URL per box (on its own line, whole, clickable)."""
     console.print(plan_summary(plan))
-    console.print(box_table(plan, urls))
+    console.print(box_table(plan))
+    for box, url in zip(plan.boxes, urls or ()):
+        console.print(f"{box.name}  {url}", highlight=False, soft_wrap=True)
 
 
 def print_warnings(console: Console, warnings: Sequence[str]) -> None:

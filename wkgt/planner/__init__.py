@@ -3,7 +3,7 @@
 from .box_size import BoxSizeChoice, choose_box_size
 from .mag_choice import MagChoice, choose_mag, effective_voxel_size
 from .placement import Region, Spread, place_boxes
-from .plan import DEFAULT_SEED, Box, Plan, PlanRequest, make_plan
+from .plan import DEFAULT_SEED, Box, Plan, PlanOptions, PlanRequest, make_plan
 from .rules import DEFAULT_RULES, GuideRules, ModelKind
 from .vectors import format_mag, parse_mag, parse_mags
 
@@ -16,6 +16,7 @@ __all__ = [
     "MagChoice",
     "ModelKind",
     "Plan",
+    "PlanOptions",
     "PlanRequest",
     "Region",
     "Spread",

@@ -46,8 +46,32 @@ class Box:
 
 
 @attrs.frozen
+class PlanOptions:
+    """The user's choices (all optional); sizes in voxels, lengths in nm."""
+
+    model: ModelKind = ModelKind.NEURONS
+    mag: Vec3 | None = None
+    object_size_nm: float | None = None
+    min_voxel_size_nm: float | None = None
+    box_edge_nm: float | None = None
+    box_size: Vec3 | None = None
+    count: int | None = None
+    total_voxels: int | None = None
+    roi: Region | None = None
+    margin: int = 0
+    seed: int = DEFAULT_SEED
+
+    def request(self, voxel_size_nm: Vec3f, mags: Sequence[Vec3], bbox: Region) -> PlanRequest:
+        """Combine these choices with a layer's facts."""
+        return PlanRequest(voxel_size_nm, tuple(mags), bbox, **attrs.asdict(self, recurse=False))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _converter.unstructure(self)
+
+
+@attrs.frozen
 class PlanRequest:
-    """Everything the planner needs: dataset facts and user choices. Sizes in mag-1 voxels."""
+    """Everything the planner needs: a layer's facts and the user's choices (mag-1 voxels)."""
 
     voxel_size_nm: Vec3f
     mags: tuple[Vec3, ...]

@@ -1,0 +1,83 @@
+"""``wkgt create-boxes``: from a dataset on a server to a new annotation full of boxes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from ..create_boxes import CreateBoxesResult, create_boxes
+from . import options as o
+from .output import print_json, stderr, stdout
+from .render import print_plan, print_warnings
+
+WRITER = "Annotation options"
+
+
+def main(
+    dataset: Annotated[str, typer.Option(metavar="DATASET", help="Dataset name, id, viewer URL, or local dataset path.")],
+    layer: Annotated[Optional[str], typer.Option(help="Layer to plan for (default: first color layer).", show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Option(help="Annotation name (default: wkgt <dataset> mag <mag> <date>).", rich_help_panel=WRITER, show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read, plan and print the URLs; write nothing.", rich_help_panel=WRITER)] = False,
+    force_new: Annotated[bool, typer.Option("--force-new", help="Create a new annotation even if this job ran before.", rich_help_panel=WRITER)] = False,
+    fallback_segmentation: Annotated[bool, typer.Option("--fallback-segmentation", help="Base the volume layer on the dataset's segmentation.", rich_help_panel=WRITER)] = False,
+    output: Annotated[Optional[Path], typer.Option(metavar="FILE.zip", help="Local dataset: write the annotation here.", rich_help_panel=WRITER, show_default=False)] = None,
+    model: o.ModelOption = o.ModelKind.NEURONS,
+    mag: o.MagOption = None,
+    object_size: o.ObjectSizeOption = None,
+    min_voxel_size: o.MinVoxelSizeOption = None,
+    box_edge_nm: o.BoxEdgeOption = None,
+    box_size: o.BoxSizeOption = None,
+    count: o.CountOption = None,
+    total_voxels: o.TotalVoxelsOption = None,
+    roi: o.RoiOption = None,
+    margin: o.MarginOption = 0,
+    seed: o.SeedOption = o.DEFAULT_SEED,
+    organization: o.OrganizationOption = None,
+    webknossos_url: o.WebknossosUrlOption = None,
+    token: o.TokenOption = None,
+    timeout: o.TimeoutOption = 60.0,
+    json: o.JsonOption = False,
+) -> None:
+    """Plan boxes for a dataset and create them as named boxes in a new annotation."""
+    planning = o.PlanningOptions(
+        model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed
+    )
+    result = create_boxes(
+        dataset,
+        planning.parse(),
+        layer=layer,
+        organization=organization,
+        webknossos_url=webknossos_url,
+        token=token,
+        name=name,
+        dry_run=dry_run,
+        force_new=force_new,
+        fallback_segmentation=fallback_segmentation,
+        output=output,
+        timeout_s=timeout,
+    )
+    report(result, as_json=json)
+
+
+def report(result: CreateBoxesResult, *, as_json: bool) -> None:
+    """Table (stdout, or stderr under ``--json``), warnings on stderr, JSON on stdout."""
+    console: Console = stderr if as_json else stdout
+    urls = [url or "" for url in result.box_urls] if any(result.box_urls) else None
+    print_plan(console, result.plan, urls)
+    console.print(summary_line(result), highlight=False, soft_wrap=True)
+    print_warnings(stderr, result.plan.warnings)
+    if as_json:
+        print_json(result.to_dict())
+
+
+def summary_line(result: CreateBoxesResult) -> str:
+    if result.status == "dry-run":
+        return f"dry run: nothing written ({len(result.plan.boxes)} boxes planned on {result.dataset.name}/{result.layer})"
+    if result.status == "saved":
+        return f"annotation saved to {result.output} (upload it in WEBKNOSSOS or with webknossos.Annotation.load(...).upload())"
+    assert result.annotation is not None
+    verb = "created" if result.status == "created" else "exists already (same job, run key " + result.run_key + "; --force-new makes another)"
+    return f"annotation {verb}: {result.annotation.url}"

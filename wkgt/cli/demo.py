@@ -1,0 +1,39 @@
+"""``wkgt demo``: the main job end to end on the built-in sandbox, no server of yours needed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..create_boxes import create_boxes
+from ..planner import PlanOptions
+from .create_boxes import report
+from .output import stdout
+
+
+def main(
+    dataset: Annotated[str, typer.Option(help="A dataset of the sandbox's built-in catalog.")] = "l4_sample",
+    json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Start the sandbox on a free loopback port, create boxes for l4_sample over HTTP, and
+    download the annotation again to show the boxes are there."""
+    from wkgt_sandbox import run_sandbox
+
+    from ..client.sdk import webknossos
+
+    with run_sandbox() as sandbox:
+        stdout.print(f"sandbox WEBKNOSSOS at {sandbox.url}", highlight=False)
+        result = create_boxes(dataset, PlanOptions(), webknossos_url=sandbox.url, token=sandbox.token)
+        report(result, as_json=json)
+        assert result.annotation is not None
+        wk = webknossos()
+        with wk.webknossos_context(url=sandbox.url, token=sandbox.token):
+            downloaded = wk.Annotation.download(result.annotation.id)
+        names = ", ".join(box.name for box in downloaded.user_bounding_boxes)
+        console = stdout if not json else __import__("wkgt.cli.output", fromlist=["stderr"]).stderr
+        console.print(
+            f"downloaded the annotation back: {len(downloaded.user_bounding_boxes)} boxes ({names}), "
+            f"volume layers: {', '.join(layer.name for layer in downloaded._volume_layers) or 'none'}",
+            highlight=False,
+        )

@@ -1,0 +1,20 @@
+"""``wkgt sandbox``: serve the loopback WEBKNOSSOS sandbox for trying scripts safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def main(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless you say otherwise).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 0,
+    catalog: Annotated[Optional[Path], typer.Option(metavar="FILE", help="JSON list of datasets to serve instead of the built-in ones.", show_default=False)] = None,
+    recordings: Annotated[Optional[Path], typer.Option(metavar="DIR", help="Also serve what real recorded traffic holds (e.g. ../shared/wk-recordings).", show_default=False)] = None,
+) -> None:
+    """Serve a local WEBKNOSSOS sandbox (API + datastore) until Ctrl-C; prints WK_URL and WK_TOKEN."""
+    from wkgt_sandbox import serve
+
+    serve(host=host, port=port, catalog=catalog, recordings=recordings)

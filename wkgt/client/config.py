@@ -1,0 +1,52 @@
+"""Which server and token to use: options, then ``WK_URL``/``WK_TOKEN``, then ``./.env``."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+import attrs
+from dotenv import dotenv_values, find_dotenv
+
+from ..errors import AuthError, InvalidInput
+
+DEFAULT_URL = "https://webknossos.org"
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@attrs.frozen
+class ServerConfig:
+    """A WEBKNOSSOS server and the credentials for it. ``repr`` never shows the token."""
+
+    url: str
+    token: str | None = attrs.field(default=None, repr=False)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def require_token(self) -> str:
+        if not self.token:
+            raise AuthError(
+                f"no token for {self.url}: pass --token or set WK_TOKEN (in the environment or ./.env); "
+                "WEBKNOSSOS shows yours under your user menu → Auth Token"
+            )
+        return self.token
+
+
+def normalize_url(url: str) -> str:
+    """``"https://host/"`` → ``"https://host"``; rejects what is not an http(s) URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput(f"not a server URL (http[s]://host[:port]): {url!r}")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def resolve_server(
+    url: str | None = None, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> ServerConfig:
+    """Combine options, environment and the ``.env`` of the working directory (first wins)."""
+    dotenv_path = find_dotenv(usecwd=True)
+    dotenv = dotenv_values(dotenv_path) if dotenv_path else {}
+
+    def pick(given: str | None, key: str) -> str | None:
+        return given or os.environ.get(key) or dotenv.get(key) or None
+
+    return ServerConfig(normalize_url(pick(url, "WK_URL") or DEFAULT_URL), pick(token, "WK_TOKEN"), timeout_s)

@@ -1,0 +1,70 @@
+"""What the user typed after ``--dataset``: an id, a name, a viewer URL, or a local path."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import attrs
+
+from ..errors import InvalidInput
+
+DATASET_ID = re.compile(r"^[0-9a-f]{24}$")
+# /datasets/<name>-<id>/view  (also .../edit, .../sandbox/..., or no suffix)
+VIEWER_PATH = re.compile(r"^/datasets/(?:(?P<name>.*)-)?(?P<id>[0-9a-f]{24})(?:/[a-z]+(?:/.*)?)?/?$")
+# legacy /datasets/<organization>/<name>/view
+LEGACY_PATH = re.compile(r"^/datasets/(?P<org>[^/]+)/(?P<name>[^/]+)(?:/view|/edit)?/?$")
+
+
+@attrs.frozen
+class DatasetRef:
+    """A dataset on a server (by ``id``, or by ``name`` within ``organization``) or on disk."""
+
+    id: str | None = None
+    name: str | None = None
+    organization: str | None = None
+    server: str | None = None
+    local_path: Path | None = None
+
+    def describe(self) -> str:
+        if self.local_path is not None:
+            return str(self.local_path)
+        if self.id is not None:
+            return f"id {self.id}"
+        return f"{self.organization}/{self.name}" if self.organization else repr(self.name)
+
+
+def parse_dataset_ref(text: str, organization: str | None = None) -> DatasetRef:
+    """Classify ``--dataset``. A URL also names the server."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("--dataset is empty")
+    if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.I):
+        return _parse_url(text, organization)
+    if DATASET_ID.match(text):
+        return DatasetRef(id=text)
+    path = Path(text).expanduser()
+    if path.exists() or text.startswith((".", "/", "~")) or "/" in text:
+        if not (path / "datasource-properties.json").is_file():
+            raise InvalidInput(f"{text} is not a WEBKNOSSOS dataset folder (no datasource-properties.json)")
+        return DatasetRef(local_path=path.resolve())
+    return DatasetRef(name=text, organization=organization)
+
+
+def _parse_url(text: str, organization: str | None) -> DatasetRef:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput(f"not a WEBKNOSSOS dataset URL: {text}")
+    server = f"{parts.scheme}://{parts.netloc}"
+    path = unquote(parts.path)
+    if match := VIEWER_PATH.match(path):
+        return DatasetRef(id=match["id"], name=match["name"] or None, server=server)
+    if match := LEGACY_PATH.match(path):
+        if organization and organization != match["org"]:
+            raise InvalidInput(f"--organization {organization} contradicts the URL's organization {match['org']}")
+        return DatasetRef(name=match["name"], organization=match["org"], server=server)
+    raise InvalidInput(
+        f"not a WEBKNOSSOS dataset URL: {text} (expected {server}/datasets/<name>-<id>/view "
+        "or /datasets/<organization>/<name>/view)"
+    )

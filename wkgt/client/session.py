@@ -1,0 +1,234 @@
+"""Talking to a WEBKNOSSOS server through the SDK's API client, with few requests.
+
+Reads are retried with exponential backoff on timeouts, dropped connections and 5xx
+answers; writes never are (see :mod:`wkgt.writer`). Every failure becomes a
+:class:`~wkgt.errors.WkgtError` with one line a user can act on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import attrs
+import httpx
+
+from ..errors import AuthError, NotFound, ServerError, WkgtError
+from .config import ServerConfig
+from .dataset_ref import DatasetRef
+from .facts import DatasetFacts, facts_from_properties
+from .sdk import webknossos
+
+T = TypeVar("T")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How often and how patiently to retry a read (delays double each time)."""
+
+    attempts: int = 4
+    first_delay_s: float = 0.5
+
+
+def server_message(response: httpx.Response) -> str:
+    """The server's own error text (``{"messages":[{"error": ...}]}``), if any."""
+    try:
+        messages = response.json().get("messages", [])
+        return "; ".join(str(v) for m in messages for v in m.values())
+    except (ValueError, AttributeError):
+        return ""
+
+
+class Session:
+    """An open connection to one server: negotiated API version and the SDK's client."""
+
+    def __init__(self, config: ServerConfig, retry: RetryPolicy = RetryPolicy()):
+        self.config = config
+        self.retry = retry
+        self._wk = webknossos()
+        self.api_version: int | None = None
+
+    @contextmanager
+    def context(self) -> Iterator[None]:
+        """The SDK's ``webknossos_context`` for this server and token."""
+        if self.api_version is None:
+            self.negotiate()
+        with self._wk.webknossos_context(
+            url=self.config.url,
+            token=self.config.token,
+            timeout=max(1, round(self.config.timeout_s)),
+            api_version=self.api_version,
+        ):
+            yield
+
+    # -- error translation and retries -------------------------------------------------
+
+    def read(self, what: str, call: Callable[[], T]) -> T:
+        """Run an idempotent SDK call, retrying passing faults with backoff."""
+        delay = self.retry.first_delay_s
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return self.translate(what, call)
+            except _Retryable as fault:
+                if attempt == self.retry.attempts:
+                    raise ServerError(f"{what}: {fault} (tried {attempt} times)") from None
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def translate(self, what: str, call: Callable[[], T]) -> T:
+        """Run an SDK call once; map its exceptions to wkgt errors (or :class:`_Retryable`)."""
+        from webknossos.client.api_client.errors import CannotHandleResponseError, UnexpectedStatusError
+
+        url = self.config.url
+        try:
+            if self.api_version is None:
+                return call()
+            with self.context():
+                return call()
+        except WkgtError:
+            raise
+        except UnexpectedStatusError as err:
+            raise self._status_error(what, _response_of(err)) from None
+        except CannotHandleResponseError:
+            raise ServerError(f"{what}: {url} gave an answer wkgt cannot read; is it a WEBKNOSSOS server?") from None
+        except httpx.TimeoutException:
+            raise _Retryable(f"{url} did not answer within {self.config.timeout_s:g} s") from None
+        except httpx.ConnectError as err:
+            raise ServerError(f"cannot reach {url}: {_reason(err)}") from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as err:
+            raise _Retryable(f"{url} dropped the connection ({_reason(err)})") from None
+        except httpx.HTTPError as err:
+            raise ServerError(f"{what}: {url}: {_reason(err)}") from None
+
+    def _status_error(self, what: str, response: httpx.Response | None) -> Exception:
+        if response is None:
+            return ServerError(f"{what}: unexpected answer from {self.config.url}")
+        status = response.status_code
+        detail = server_message(response)
+        suffix = f": {detail}" if detail else ""
+        if status in (401, 403):
+            hint = " (no token given)" if not self.config.token else ""
+            return AuthError(f"{what}: {self.config.url} refused access (HTTP {status}){hint}{suffix}")
+        if status == 404:
+            return NotFound(f"{what}: not found on {self.config.url} (HTTP 404){suffix}")
+        if status in RETRY_STATUSES:
+            return _Retryable(f"{self.config.url} answered HTTP {status}{suffix}")
+        return ServerError(f"{what}: {self.config.url} answered HTTP {status}{suffix}")
+
+    # -- requests --------------------------------------------------------------------------
+
+    def negotiate(self) -> int:
+        """Ask the unversioned ``/api/buildinfo`` which API version to speak (1 request).
+
+        The SDK would ask too, but could not tell a server that is down from one that is
+        not WEBKNOSSOS; the version found is handed to the SDK so it does not ask again.
+        """
+        from webknossos.client.context import LIBRARY_SUPPORTED_API_VERSIONS
+
+        url = f"{self.config.url}/api/buildinfo"
+        try:
+            response = self.read(
+                "checking the server version", lambda: _checked(httpx.get(url, timeout=self.config.timeout_s))
+            )
+        except (NotFound, AuthError):
+            raise ServerError(f"{self.config.url} is not a WEBKNOSSOS server (GET /api/buildinfo failed)") from None
+        try:
+            versioning = response.json()["httpApiVersioning"]
+            newest, oldest = int(versioning["currentApiVersion"]), int(versioning["oldestSupportedApiVersion"])
+        except (ValueError, KeyError, TypeError):
+            raise ServerError(f"{self.config.url} is not a WEBKNOSSOS server (no API version in /api/buildinfo)") from None
+        shared = set(range(oldest, newest + 1)) & set(LIBRARY_SUPPORTED_API_VERSIONS)
+        if not shared:
+            supported = sorted(LIBRARY_SUPPORTED_API_VERSIONS)
+            raise ServerError(
+                f"{self.config.url} speaks API v{oldest}–v{newest}; the webknossos SDK wkgt uses needs "
+                f"v{supported[0]}–v{supported[-1]} (a {'newer' if newest < supported[0] else 'older'} server or SDK)"
+            )
+        self.api_version = max(shared)
+        return self.api_version
+
+    def api(self) -> Any:
+        from webknossos.client.context import _get_api_client
+
+        return _get_api_client()
+
+    def dataset_id(self, ref: DatasetRef) -> str:
+        """Resolve a name to an id: 0 requests for an id, else 1 (search or disambiguation)."""
+        if ref.id is not None:
+            return ref.id
+        name = ref.name
+        if ref.organization:
+            try:
+                return self.read(
+                    f"looking up dataset {ref.describe()}",
+                    lambda: self.api().dataset_id_from_name(directory_name=name, organization_id=ref.organization),
+                )
+            except NotFound:
+                raise NotFound(f"no dataset {name!r} in organization {ref.organization} on {self.config.url}") from None
+        found = self.read(
+            f"searching dataset {name!r}",
+            lambda: self.api().dataset_list(is_active=True, organization_id=None, name=name, folder_id=None),
+        )
+        exact = [d for d in found if d.name == name]
+        if not exact:
+            raise NotFound(f"no dataset named {name!r} on {self.config.url} (readable with this token)")
+        if len(exact) > 1:
+            ids = ", ".join(d.id for d in exact)
+            raise NotFound(
+                f"dataset name {name!r} is ambiguous on {self.config.url} ({len(exact)} datasets: {ids}); "
+                "pass --organization, the dataset id or its viewer URL"
+            )
+        return exact[0].id
+
+    def dataset(self, ref: DatasetRef) -> DatasetFacts:
+        """Read a dataset's facts in at most two requests after negotiation."""
+        dataset_id = self.dataset_id(ref)
+        try:
+            api_dataset = self.read(f"reading dataset {ref.describe()}", lambda: self.api().dataset_info(dataset_id=dataset_id))
+        except NotFound:
+            raise NotFound(f"no dataset with id {dataset_id} on {self.config.url} (or not readable with this token)") from None
+        source = api_dataset.data_source
+        if not hasattr(source, "data_layers"):
+            status = getattr(source, "status", "unusable")
+            raise NotFound(f"dataset {api_dataset.name} is not usable on the server: {status}")
+        return facts_from_properties(
+            source,
+            name=api_dataset.name,
+            id=api_dataset.id,
+            organization=api_dataset.owning_organization,
+            directory_name=api_dataset.directory_name,
+            server=self.config.url,
+        )
+
+    def annotations(self) -> list[Any]:
+        """The annotations this token can read (1 request)."""
+        return self.read("listing your annotations", lambda: self.api().annotation_list(is_finished=None))
+
+
+class _Retryable(ServerError):
+    """A passing fault worth another try (internal to :meth:`Session.read`)."""
+
+
+def _checked(response: httpx.Response) -> httpx.Response:
+    """Raise for HTTP errors the way the SDK's client does, so one mapping serves both."""
+    from webknossos.client.api_client.errors import UnexpectedStatusError
+
+    try:
+        response.raise_for_status()
+    except httpx.HTTPStatusError as err:
+        raise UnexpectedStatusError(response) from err
+    return response
+
+
+def _response_of(err: Exception) -> httpx.Response | None:
+    cause = err.__cause__
+    return getattr(cause, "response", None)
+
+
+def _reason(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

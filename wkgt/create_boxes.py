@@ -1,0 +1,155 @@
+"""The main job as a function: from a dataset to a new annotation full of boxes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from .client import DatasetFacts, RetryPolicy, Session, parse_dataset_ref, read_local_dataset, resolve_server
+from .client.config import DEFAULT_TIMEOUT_S, normalize_url
+from .errors import InvalidInput
+from .planner import Plan, PlanOptions, make_plan
+from .writer import (
+    AnnotationRef,
+    annotation_url,
+    build_annotation,
+    dataset_view_url,
+    default_name,
+    describe,
+    find_existing,
+    job_lock,
+    run_key,
+    upload,
+)
+
+Status = Literal["dry-run", "created", "exists", "saved"]
+
+
+@attrs.frozen
+class CreateBoxesResult:
+    """What ``create_boxes`` did: the plan, a URL per box, and the annotation (if any)."""
+
+    plan: Plan
+    dataset: DatasetFacts
+    layer: str
+    status: Status
+    run_key: str
+    box_urls: tuple[str | None, ...]
+    annotation: AnnotationRef | None = None
+    output: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``wkgt plan --json`` plus the dataset, each box's ``url``, ``annotation`` and ``status``."""
+        data = self.plan.to_dict()
+        for box, url in zip(data["boxes"], self.box_urls):
+            box["url"] = url
+        data.update(
+            status=self.status,
+            dataset={
+                "name": self.dataset.name,
+                "id": self.dataset.id,
+                "organization": self.dataset.organization,
+                "server": self.dataset.server,
+                "voxel_size": list(self.dataset.voxel_size),
+                "voxel_size_unit": self.dataset.voxel_size_unit,
+            },
+            layer=self.layer,
+            run_key=self.run_key,
+            annotation=self.annotation.to_dict() if self.annotation else None,
+            output=str(self.output) if self.output else None,
+        )
+        return data
+
+
+def create_boxes(
+    dataset: str,
+    options: PlanOptions = PlanOptions(),
+    *,
+    layer: str | None = None,
+    organization: str | None = None,
+    webknossos_url: str | None = None,
+    token: str | None = None,
+    name: str | None = None,
+    dry_run: bool = False,
+    force_new: bool = False,
+    fallback_segmentation: bool = False,
+    output: Path | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    retry: RetryPolicy = RetryPolicy(),
+) -> CreateBoxesResult:
+    """Plan boxes for ``dataset`` (name, id, viewer URL or local path) and write them.
+
+    On a server: one new annotation with every box, unless an earlier run of the same job
+    made one (then ``status == "exists"``; ``force_new`` makes another). ``dry_run`` writes
+    nothing. A local dataset is written to ``output`` (a ``.zip`` to upload later).
+    """
+    ref = parse_dataset_ref(dataset, organization)
+    if ref.local_path is not None:
+        return _local_job(ref.local_path, options, layer, name, dry_run, fallback_segmentation, output)
+    if output is not None:
+        raise InvalidInput("--output is for local datasets; on a server the boxes go into a new annotation")
+    if ref.server and webknossos_url and normalize_url(webknossos_url) != ref.server:
+        raise InvalidInput(f"the dataset URL is on {ref.server}, but the server given is {webknossos_url}")
+    config = resolve_server(ref.server or webknossos_url, token, timeout_s)
+    if not dry_run:
+        config.require_token()
+    session = Session(config, retry)
+    session.negotiate()
+    facts = session.dataset(ref)
+    chosen = facts.layer(layer)
+    plan = make_plan(options.request(facts.voxel_size_nm, chosen.mags, chosen.bbox))
+    key = run_key(config.url, facts, chosen, options)
+    view_urls = tuple(
+        dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in plan.boxes
+    )
+
+    def result(status: Status, annotation: AnnotationRef | None = None) -> CreateBoxesResult:
+        urls = view_urls
+        if annotation is not None:
+            urls = tuple(annotation_url(config.url, annotation.id, box, facts.voxel_size_nm) for box in plan.boxes)
+        return CreateBoxesResult(plan, facts, chosen.name, status, key, urls, annotation)
+
+    if dry_run:
+        return result("dry-run")
+    with job_lock(key):
+        if not force_new and (existing := find_existing(session, key)) is not None:
+            return result("exists", existing)
+        annotation = build_annotation(
+            plan,
+            facts,
+            name=name or default_name(facts, plan),
+            description=describe(plan, key),
+            fallback_segmentation=fallback_segmentation,
+        )
+        return result("created", upload(session, annotation, key))
+
+
+def _local_job(
+    path: Path,
+    options: PlanOptions,
+    layer: str | None,
+    name: str | None,
+    dry_run: bool,
+    fallback_segmentation: bool,
+    output: Path | None,
+) -> CreateBoxesResult:
+    facts = read_local_dataset(path)
+    chosen = facts.layer(layer)
+    plan = make_plan(options.request(facts.voxel_size_nm, chosen.mags, chosen.bbox))
+    key = run_key(None, facts, chosen, options)
+    none_urls = tuple(None for _ in plan.boxes)
+    if dry_run:
+        return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls)
+    if output is None:
+        raise InvalidInput("a local dataset needs --output FILE.zip for the annotation")
+    if output.suffix != ".zip":
+        raise InvalidInput(f"--output must end in .zip (an annotation with a volume layer), got {output}")
+    annotation = build_annotation(
+        plan, facts, name=name or default_name(facts, plan), description=describe(plan, key),
+        fallback_segmentation=fallback_segmentation,
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    annotation.save(output)
+    return CreateBoxesResult(plan, facts, chosen.name, "saved", key, none_urls, output=output)

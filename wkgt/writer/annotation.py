@@ -1,0 +1,95 @@
+"""Turning a plan into a WEBKNOSSOS annotation (the SDK's ``Annotation``), and its run key."""
+
+from __future__ import annotations
+
+import colorsys
+import datetime as dt
+import hashlib
+import json
+import re
+from typing import Any
+
+from .._version import __version__
+from ..client.facts import DatasetFacts, LayerFacts
+from ..client.sdk import webknossos
+from ..errors import NotFound
+from ..planner.plan import Plan, PlanOptions
+
+RUN_KEY_LABEL = "wkgt-run-key"
+RUN_KEY_PATTERN = re.compile(rf"{RUN_KEY_LABEL}: ([0-9a-f]{{16}})")
+VOLUME_LAYER_NAME = "ground_truth"
+
+
+def run_key(server: str | None, dataset: DatasetFacts, layer: LayerFacts, options: PlanOptions, kind: str = "annotation") -> str:
+    """A short fingerprint of a job: same server, dataset, layer, options and seed → same key."""
+    job = {
+        "server": server,
+        "dataset": dataset.id or dataset.name,
+        "layer": layer.name,
+        "options": options.to_dict(),
+        "kind": kind,
+    }
+    return hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def find_run_key(description: str | None) -> str | None:
+    match = RUN_KEY_PATTERN.search(description or "")
+    return match.group(1) if match else None
+
+
+def box_colors(n: int) -> list[tuple[float, float, float, float]]:
+    """``n`` clearly distinct, saturated colours (golden-ratio steps around the hue circle)."""
+    golden = 0.618033988749895
+    return [(*colorsys.hsv_to_rgb((i * golden) % 1.0, 0.85, 1.0), 1.0) for i in range(n)]  # type: ignore[misc]
+
+
+def default_name(dataset: DatasetFacts, plan: Plan, today: dt.date | None = None) -> str:
+    return f"wkgt {dataset.name} mag {plan.mag} {(today or dt.date.today()).isoformat()}"
+
+
+def describe(plan: Plan, key: str) -> str:
+    """The annotation's description: the plan in one paragraph, then the run key."""
+    size = "×".join(map(str, plan.box_size))
+    return (
+        f"Ground-truth boxes planned by wkgt {__version__}: mag {plan.mag} "
+        f"({'×'.join(f'{v:g}' for v in plan.effective_voxel_size_nm)} nm), {len(plan.boxes)} boxes of {size} "
+        f"voxels ({plan.total_voxels:,} voxels in all), model {plan.model.value}, seed {plan.seed}.\n"
+        f"{plan.mag_reason}.\n{RUN_KEY_LABEL}: {key}"
+    )
+
+
+def build_annotation(
+    plan: Plan,
+    dataset: DatasetFacts,
+    *,
+    name: str,
+    description: str,
+    fallback_segmentation: bool = False,
+) -> Any:
+    """An explorational annotation holding every box (visible, named, coloured) and an
+    empty volume layer for the ground truth (on the segmentation layer if asked)."""
+    wk = webknossos()
+    boxes = [
+        wk.BoundingBox(box.topleft, box.size).with_name(box.name).with_color(color).with_is_visible(True)
+        for box, color in zip(plan.boxes, box_colors(len(plan.boxes)))
+    ]
+    annotation = wk.Annotation(
+        name=name,
+        dataset_name=dataset.directory_name or dataset.name,
+        voxel_size=dataset.voxel_size_nm,
+        organization_id=dataset.organization,
+        description=description,
+        edit_position=plan.boxes[0].center if plan.boxes else None,
+        user_bounding_boxes=boxes,
+    )
+    if dataset.id is not None:
+        annotation.dataset_id = dataset.id
+    fallback = None
+    dtype = "uint32"
+    if fallback_segmentation:
+        segmentation = dataset.segmentation_layers()
+        if not segmentation:
+            raise NotFound(f"dataset {dataset.name} has no segmentation layer for --fallback-segmentation")
+        fallback, dtype = segmentation[0].name, segmentation[0].dtype
+    annotation.add_volume_layer(VOLUME_LAYER_NAME, dtype=dtype, fallback_layer=fallback)
+    return annotation
