@@ -1,0 +1,96 @@
+"""Reading an existing annotation's boxes (user boxes and task box) through the SDK."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import attrs
+
+from ..errors import InvalidInput, NotFound
+from ..planner.plan import Box
+from .session import Session
+
+T = TypeVar("T")
+ANNOTATION_ID = re.compile(r"^[0-9a-f]{24}$")
+ANNOTATION_PATH = re.compile(r"^/annotations/(?:[A-Za-z]+/)?(?P<id>[0-9a-f]{24})/?$")
+
+
+@attrs.frozen
+class AnnotationRefText:
+    """An annotation id, and the server when it was given as a URL."""
+
+    id: str
+    server: str | None = None
+
+
+@attrs.frozen
+class AnnotationBoxes:
+    """The boxes of an annotation and what it belongs to."""
+
+    id: str
+    name: str
+    description: str
+    dataset_id: str | None
+    dataset_name: str | None
+    organization: str | None
+    user_boxes: tuple[Box, ...]
+    task_box: Box | None
+    volume_layers: tuple[str, ...]
+
+    @property
+    def all_boxes(self) -> tuple[Box, ...]:
+        return self.user_boxes + ((self.task_box,) if self.task_box else ())
+
+
+def parse_annotation_ref(text: str) -> AnnotationRefText:
+    """``<id>``, ``<server>/annotations/<id>`` or ``<server>/annotations/<type>/<id>`` (+ ``#...``)."""
+    text = text.strip()
+    if ANNOTATION_ID.match(text):
+        return AnnotationRefText(text)
+    parts = urlsplit(text)
+    match = ANNOTATION_PATH.match(parts.path)
+    if parts.scheme in ("http", "https") and parts.netloc and match:
+        return AnnotationRefText(match["id"], f"{parts.scheme}://{parts.netloc}")
+    raise InvalidInput(f"not an annotation id or URL: {text!r} (expected <server>/annotations/<24 hex id>)")
+
+
+def _box(bbox: object, fallback_name: str) -> Box:
+    topleft = tuple(int(v) for v in bbox.topleft_xyz)  # type: ignore[attr-defined]
+    size = tuple(int(v) for v in bbox.size_xyz)  # type: ignore[attr-defined]
+    return Box(getattr(bbox, "name", None) or fallback_name, topleft, size)  # type: ignore[arg-type]
+
+
+def _quietly(call: Callable[[], T]) -> T:
+    """Run an SDK call without its informational warnings (e.g. skipped volume data)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return call()
+
+
+def read_annotation(session: Session, annotation_id: str) -> AnnotationBoxes:
+    """Download an annotation without volume data (one request) and keep its boxes."""
+    wk = session._wk
+    try:
+        annotation = session.read(
+            f"reading annotation {annotation_id}",
+            lambda: _quietly(lambda: wk.Annotation.download(annotation_id, skip_volume_data=True, retry_count=0)),
+        )
+    except NotFound:
+        raise NotFound(f"no annotation {annotation_id} on {session.config.url} (or not readable with this token)") from None
+    user_boxes = tuple(_box(b, f"box {i}") for i, b in enumerate(annotation.user_bounding_boxes, start=1))
+    task_box = _box(annotation.task_bounding_box, "task bounding box") if annotation.task_bounding_box else None
+    return AnnotationBoxes(
+        id=annotation_id,
+        name=annotation.name,
+        description=annotation.description or "",
+        dataset_id=annotation.dataset_id,
+        dataset_name=annotation.dataset_name,
+        organization=annotation.organization_id,
+        user_boxes=user_boxes,
+        task_box=task_box,
+        volume_layers=tuple(layer.name for layer in annotation._volume_layers),
+    )
