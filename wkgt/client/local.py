@@ -22,7 +22,7 @@ def read_local_dataset(path: Path) -> DatasetFacts:
         LayerFacts(
             name=layer.name,
             category=str(layer.category),
-            dtype=str(layer.dtype_per_channel),
+            dtype=str(layer.dtype),
             bbox=Region(tuple(layer.bounding_box.topleft_xyz), tuple(layer.bounding_box.size_xyz)),  # type: ignore[arg-type]
             mags=tuple(tuple(mag.to_tuple()) for mag in layer.mags),  # type: ignore[misc]
         )
