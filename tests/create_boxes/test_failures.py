@@ -1,0 +1,150 @@
+"""Bad input and server faults: one clear stderr line, a documented exit code, nothing half-written."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+
+import pytest
+
+from wkgt import PlanOptions, create_boxes
+from wkgt.client import RetryPolicy
+from wkgt.errors import ServerError, WriteError
+
+from .helpers import cli, run_json, writes
+
+FAST_RETRY = RetryPolicy(attempts=3, first_delay_s=0.01)
+
+
+def assert_one_line(err: str, *needles: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, code, needles",
+    [
+        (["--dataset", "no_such_dataset"], 3, ["no dataset named 'no_such_dataset'"]),
+        (["--dataset", "66e1c3a2b7f0d94e1a2b9999"], 3, ["no dataset with id 66e1c3a2b7f0d94e1a2b9999"]),
+        (["--dataset", "shared_name"], 3, ["ambiguous", "--organization"]),
+        (["--dataset", "http://example.invalid/datasets"], 2, ["not a WEBKNOSSOS dataset URL"]),
+        (["--dataset", "ftp://host/datasets/x-66e1c3a2b7f0d94e1a2b1001/view"], 2, ["not a WEBKNOSSOS dataset URL"]),
+        (["--dataset", "l4_sample", "--layer", "nope"], 3, ["no layer 'nope'", "color (color)"]),
+        (["--dataset", "segmentation_only"], 3, ["no color layer"]),
+        (["--dataset", "l4_sample", "--mag", "32-32-8"], 2, ["not available", "16-16-4"]),
+        (["--dataset", "l4_sample", "--count", "100000"], 2, ["at most"]),
+        (["--dataset", "l4_sample", "--output", "x.zip"], 2, ["--output is for local datasets"]),
+    ],
+)
+def test_bad_input(sandbox, capsys, args, code, needles):
+    exit_code, out, err = run_json(capsys, cli(sandbox, *args, "--json"))
+    assert exit_code == code
+    assert out is None
+    assert_one_line(err, *needles)
+    assert writes(sandbox) == []
+
+
+def test_ambiguous_name_resolved_by_organization(sandbox, capsys):
+    code, data, err = run_json(capsys, cli(sandbox, "--dataset", "shared_name", "--organization", "partner_lab", "--count", "2", "--dry-run", "--json"))
+    assert code == 0, err
+    assert data["dataset"]["organization"] == "partner_lab"
+
+
+def test_missing_token_for_a_write_fails_before_any_request(sandbox, capsys):
+    code, _, err = run_json(capsys, cli(sandbox, "--dataset", "l4_sample", token=False))
+    assert code == 4
+    assert_one_line(err, "no token", "WK_TOKEN")
+    assert sandbox.state.request_log == []
+
+
+def test_wrong_token(sandbox, capsys):
+    code, _, err = run_json(capsys, ["create-boxes", "--dataset", "l4_sample", "--webknossos-url", sandbox.url, "--token", "not-the-token"])
+    assert code == 4
+    assert_one_line(err, "refused access")
+    assert "not-the-token" not in err
+    assert writes(sandbox) == []
+
+
+def test_unreachable_server(capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, _, err = run_json(capsys, ["create-boxes", "--dataset", "l4_sample", "--dry-run", "--webknossos-url", f"http://127.0.0.1:{port}"])
+    assert code == 5
+    assert_one_line(err, "cannot reach")
+
+
+def test_a_web_server_that_is_not_webknossos(tmp_path, capsys):
+    (tmp_path / "index.html").write_text("<html>not webknossos</html>")
+
+    class QuietFiles(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), QuietFiles)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        code, _, err = run_json(capsys, ["create-boxes", "--dataset", "l4_sample", "--dry-run", "--webknossos-url", url])
+    finally:
+        server.shutdown()
+    assert code == 5
+    assert_one_line(err, "not a WEBKNOSSOS server")
+
+
+def test_server_too_old_for_the_sdk(capsys):
+    from wkgt_sandbox import run_sandbox
+
+    with run_sandbox(api_version=12) as old:
+        code, _, err = run_json(capsys, cli(old, "--dataset", "l4_sample", "--dry-run"))
+    assert code == 5
+    assert_one_line(err, "v12", "v13–v16")
+
+
+def test_5xx_on_reads_is_retried(sandbox):
+    sandbox.faults.add(r"/datasets/", method="GET", status=503, times=2)
+    result = create_boxes("l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, dry_run=True, retry=FAST_RETRY)
+    assert result.status == "dry-run"
+    statuses = [e.status for e in sandbox.state.request_log if "/datasets" in e.path]
+    assert statuses.count(503) == 2 and statuses[-1] == 200
+
+
+def test_persistent_5xx_gives_up_with_a_clear_error(sandbox, capsys):
+    sandbox.faults.add(r"/datasets", method="GET", status=502)
+    with pytest.raises(ServerError, match=r"HTTP 502.*tried 3 times"):
+        create_boxes("l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, dry_run=True, retry=FAST_RETRY)
+
+
+def test_read_timeouts_are_retried_then_reported(sandbox):
+    sandbox.faults.add(r"/datasets/", method="GET", latency=1.5, times=1)
+    result = create_boxes("l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, dry_run=True, timeout_s=0.5, retry=FAST_RETRY)
+    assert result.status == "dry-run"
+    sandbox.faults.add(r"/datasets/", method="GET", latency=1.5)
+    with pytest.raises(ServerError, match="did not answer within"):
+        create_boxes("l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, dry_run=True, timeout_s=0.5, retry=FAST_RETRY)
+
+
+def test_failed_upload_is_not_retried_and_leaves_nothing(sandbox, capsys):
+    sandbox.faults.add(r"/annotations/upload$", method="POST", status=500)
+    code, _, err = run_json(capsys, cli(sandbox, "--dataset", "l4_sample", "--count", "5"))
+    assert code == 6
+    assert_one_line(err, "upload failed", "rerun is safe")
+    assert len([e for e in writes(sandbox)]) == 1
+    assert sandbox.state.annotations == {}
+
+
+def test_dropped_upload_connection_is_checked_not_reposted(sandbox):
+    sandbox.faults.add(r"/annotations/upload$", method="POST", drop=True)
+    with pytest.raises(WriteError, match="upload failed"):
+        create_boxes("l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, retry=FAST_RETRY)
+    assert len(writes(sandbox)) == 1
+    assert any("/annotations/readable" in e.path for e in sandbox.state.request_log)
+    assert sandbox.state.annotations == {}
