@@ -96,11 +96,11 @@ class Session:
         except CannotHandleResponseError:
             raise ServerError(f"{what}: {url} gave an answer wkgt cannot read; is it a WEBKNOSSOS server?") from None
         except httpx.TimeoutException:
-            raise _Retryable(f"{url} did not answer within {self.config.timeout_s:g} s") from None
+            raise NoAnswer(f"{url} did not answer within {self.config.timeout_s:g} s") from None
         except httpx.ConnectError as err:
             raise ServerError(f"cannot reach {url}: {_reason(err)}") from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as err:
-            raise _Retryable(f"{url} dropped the connection ({_reason(err)})") from None
+            raise NoAnswer(f"{url} dropped the connection ({_reason(err)})") from None
         except httpx.HTTPError as err:
             raise ServerError(f"{what}: {url}: {_reason(err)}") from None
 
@@ -210,7 +210,11 @@ class Session:
 
 
 class _Retryable(ServerError):
-    """A passing fault worth another try (internal to :meth:`Session.read`)."""
+    """A passing fault worth another try: a 5xx/429 answer, or :class:`NoAnswer`."""
+
+
+class NoAnswer(_Retryable):
+    """No answer at all (timeout, dropped connection): a write may or may not have happened."""
 
 
 def _checked(response: httpx.Response) -> httpx.Response:

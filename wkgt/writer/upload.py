@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import filelock
 
-from ..client.session import Session
+from ..client.session import NoAnswer, Session
 from ..errors import AuthError, Busy, WkgtError, WriteError
 from .annotation import find_run_key
 
@@ -55,6 +55,11 @@ def upload(session: Session, annotation: Any, key: str) -> AnnotationRef:
             ) from None
         if existing is not None:
             return existing
+        if isinstance(err, NoAnswer):
+            raise WriteError(
+                f"upload got no answer ({err}); no annotation from it is on the server yet, but it may still be "
+                "processing: rerun the same command later, it finds the annotation if it was created"
+            ) from None
         raise WriteError(f"upload failed ({err}); the server holds no annotation from it (checked), so a rerun is safe") from None
     annotation_id = str(url).rstrip("/").rsplit("/", 1)[-1]
     return AnnotationRef(annotation_id, f"{session.config.url}/annotations/{annotation_id}")
