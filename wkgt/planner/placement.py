@@ -9,10 +9,10 @@ a fixed number per box, so the cost grows with the box count, never with the vol
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import attrs
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..errors import InvalidInput
 from .vectors import Vec3, Vec3f, format_vec
@@ -23,6 +23,14 @@ MAX_LATTICE_CANDIDATES = 400_000
 REPULSION_ITERATIONS = 150
 REPULSION_TARGETS = (1.05, 0.95)
 WALL_FACTOR = 0.25
+
+
+def _kd_tree(points: np.ndarray) -> Any:
+    """scipy's KD-tree, imported on first use (scipy.spatial costs ~0.2 s at CLI start)."""
+    from scipy.spatial import cKDTree
+
+    return cKDTree(points)
+
 
 CandidateFilter = Callable[[np.ndarray], np.ndarray]
 """Takes an (n, 3) array of mag-1 top-left corners, returns an (n,) boolean mask of usable ones."""
@@ -77,7 +85,7 @@ def measure_spread(
     if len(topleft) < 2:
         return Spread(0.0, 0.0, ideal)
     centres = (topleft + np.asarray(box_size_mag1) / 2) * np.asarray(voxel_size_nm)
-    distances, _ = cKDTree(centres).query(centres, k=2)
+    distances, _ = _kd_tree(centres).query(centres, k=2)
     nearest = distances[:, 1]
     return Spread(float(nearest.min()), float(nearest.mean()), ideal)
 
@@ -172,7 +180,7 @@ def _farthest_point_sampling(
     if len(corners) == 0:
         return corners
     centres = geo.centres(corners)
-    tree = cKDTree(centres)
+    tree = _kd_tree(centres)
     clearance = geo.wall_clearance(centres)
 
     def place(start: np.ndarray, size: np.ndarray, margin: int) -> None:
@@ -218,7 +226,7 @@ def _repel(
     reach = max(target_nm, float(np.linalg.norm(box_nm)))
     for _ in range(REPULSION_ITERATIONS):
         everything = np.concatenate([points, fixed_centres])
-        pairs = cKDTree(everything).query_pairs(reach, output_type="ndarray")
+        pairs = _kd_tree(everything).query_pairs(reach, output_type="ndarray")
         pairs = pairs[(pairs[:, 0] < n) | (pairs[:, 1] < n)]
         diff = everything[pairs[:, 0]] - everything[pairs[:, 1]]
         distance = np.maximum(np.linalg.norm(diff, axis=1), 1e-6)
@@ -286,7 +294,7 @@ def overlapping_pairs(corners: np.ndarray, box: np.ndarray) -> np.ndarray:
     when their box-scaled corners are closer than 1 in the maximum norm.
     """
     radius = 1 - 0.5 / float(np.max(box))
-    return cKDTree(corners / box).query_pairs(radius, p=np.inf, output_type="ndarray")
+    return _kd_tree(corners / box).query_pairs(radius, p=np.inf, output_type="ndarray")
 
 
 def place_boxes(
@@ -354,5 +362,5 @@ def _closest_pair(centres: np.ndarray, fixed: np.ndarray) -> float:
     points = np.concatenate([centres, fixed])
     if len(points) < 2:
         return 0.0
-    distances, _ = cKDTree(points).query(centres, k=2)
+    distances, _ = _kd_tree(points).query(centres, k=2)
     return float(distances[:, 1].min())
