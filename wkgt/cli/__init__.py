@@ -13,7 +13,7 @@ import click
 import typer
 
 from ..errors import WkgtError
-from . import create_boxes, demo, plan, sandbox
+from . import check, create_boxes, demo, plan, sandbox
 
 app = typer.Typer(
     name="wkgt",
@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 app.command("plan")(plan.main)
 app.command("create-boxes")(create_boxes.main)
+app.command("check")(check.main)
 app.command("sandbox")(sandbox.main)
 app.command("demo")(demo.main)
 
