@@ -1,0 +1,220 @@
+"""Web API routes (`/api/v{N}/...`): build info, health, users, teams, stores and datasets."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from .auth import error, is_authenticated, not_authenticated
+from .catalog import CatalogDataset
+from .state import SandboxState, new_object_id
+
+Handler = Callable[[Request], Awaitable[Response]]
+OLDEST_API_VERSION = 5
+OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+
+
+def state_of(request: Request) -> SandboxState:
+    return request.app.state.sandbox  # type: ignore[no-any-return]
+
+
+def base_url(request: Request) -> str:
+    """The sandbox's own URL as the client reached it (used as datastore and tracingstore URL)."""
+    return str(request.base_url).rstrip("/")
+
+
+def api_version(request: Request) -> int:
+    return int(request.path_params.get("version", request.app.state.api_version))
+
+
+def secured(handler: Handler) -> Handler:
+    """Require a valid token (the server's SecuredAction)."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        if not is_authenticated(request):
+            return not_authenticated()
+        return await handler(request)
+
+    return wrapper
+
+
+def build_info_json(current: int) -> dict[str, Any]:
+    return {
+        "webknossos": {
+            "name": "webknossos",
+            "ciTag": "",
+            "commitHash": "0000000000000000000000000000000000000000",
+            "ciBuild": "wkgt-sandbox",
+            "scalaVersion": "2.13.16",
+            "version": "wkgt-sandbox",
+            "sbtVersion": "1.11.7",
+            "commitDate": "Thu Jan 01 00:00:00 1970 +0000",
+        },
+        "schemaVersion": 145,
+        "httpApiVersioning": {"currentApiVersion": current, "oldestSupportedApiVersion": OLDEST_API_VERSION},
+        "localDataStoreEnabled": True,
+        "localTracingStoreEnabled": True,
+    }
+
+
+async def build_info(request: Request) -> Response:
+    return JSONResponse(build_info_json(request.app.state.api_version))
+
+
+async def health(request: Request) -> Response:
+    return PlainTextResponse("Ok")
+
+
+def datastore_json(request: Request) -> dict[str, Any]:
+    return {
+        "name": "sandbox",
+        "url": base_url(request),
+        "allowsUpload": False,
+        "jobsSupportedByAvailableWorkers": [],
+        "jobsEnabled": False,
+    }
+
+
+async def datastores(request: Request) -> Response:
+    return JSONResponse([datastore_json(request)])
+
+
+async def tracingstore(request: Request) -> Response:
+    return JSONResponse({"name": "sandbox", "url": base_url(request)})
+
+
+@secured
+async def current_user(request: Request) -> Response:
+    return JSONResponse(state_of(request).current_user)
+
+
+@secured
+async def users(request: Request) -> Response:
+    state = state_of(request)
+    org = state.current_user["organization"]
+    return JSONResponse([u for u in state.users.values() if u["organization"] == org])
+
+
+@secured
+async def user_by_id(request: Request) -> Response:
+    user = state_of(request).users.get(request.path_params["user_id"])
+    return JSONResponse(user) if user is not None else error(404, "User not found")
+
+
+@secured
+async def user_logged_time(request: Request) -> Response:
+    if request.path_params["user_id"] not in state_of(request).users:
+        return error(404, "User not found")
+    return JSONResponse({"loggedTime": []})
+
+
+@secured
+async def teams(request: Request) -> Response:
+    state = state_of(request)
+    org = state.current_user["organization"]
+    return JSONResponse([t for t in state.teams.values() if t["organization"] == org])
+
+
+@secured
+async def team_create(request: Request) -> Response:
+    state = state_of(request)
+    try:
+        name = str((await request.json())["name"])
+    except (ValueError, KeyError, TypeError):
+        return error(400, "Invalid Json format")
+    org = state.current_user["organization"]
+    with state.lock:
+        if any(t["name"] == name and t["organization"] == org for t in state.teams.values()):
+            return error(400, "Team name is or was already in use. Please chose a different name.")
+        team = {"id": new_object_id(), "name": name, "organization": org, "isOrganizationTeam": False}
+        state.teams[team["id"]] = team
+    return JSONResponse({**team, "messages": [{"success": "Team was created successfully"}]})
+
+
+@secured
+async def team_delete(request: Request) -> Response:
+    state = state_of(request)
+    with state.lock:
+        team = state.teams.get(request.path_params["team_id"])
+        if team is None:
+            return error(404, "Team could not be found.")
+        if team["isOrganizationTeam"]:
+            return error(400, "Team cannot be deleted as it is the organization base team")
+        del state.teams[team["id"]]
+    return JSONResponse({"messages": [{"success": "team.deleted"}]})
+
+
+def visible(request: Request, dataset: CatalogDataset) -> bool:
+    """Anonymous users see public datasets; the user sees its organization's and public ones."""
+    if dataset.is_public:
+        return True
+    return is_authenticated(request) and dataset.organization == state_of(request).current_user["organization"]
+
+
+def dataset_not_found(request: Request, what: str) -> Response:
+    message = f"Dataset {what} does not exist or could not be accessed"
+    if not is_authenticated(request):
+        message += ". You may need to log in."
+    return error(404, message)
+
+
+async def dataset_list(request: Request) -> Response:
+    q = request.query_params
+    search = (q.get("searchQuery") or "").lower()
+    chosen = [
+        d
+        for d in state_of(request).datasets.values()
+        if visible(request, d)
+        and ("isActive" not in q or str(d.json.get("isActive", True)).lower() == q["isActive"].lower())
+        and ("organizationId" not in q or d.organization == q["organizationId"])
+        and ("folderId" not in q or d.json.get("folderId") == q["folderId"])
+        and search in d.name.lower()
+    ]
+    version = api_version(request)
+    compact = version >= 16 or (version >= 13 and q.get("compact", "").lower() == "true")
+    if compact:
+        return JSONResponse([d.compact() for d in chosen])
+    return JSONResponse([d.full(base_url(request)) for d in chosen])
+
+
+async def dataset_by_id(request: Request) -> Response:
+    dataset_id = request.path_params["dataset_id"]
+    if not OBJECT_ID.match(dataset_id):
+        return error(400, f"The passed resource id “{dataset_id}” is invalid")
+    dataset = state_of(request).datasets.get(dataset_id)
+    if dataset is None or not visible(request, dataset):
+        return dataset_not_found(request, dataset_id)
+    return JSONResponse(dataset.full(base_url(request)))
+
+
+async def dataset_disambiguate(request: Request) -> Response:
+    org, directory = request.path_params["organization"], request.path_params["directory_name"]
+    for d in state_of(request).datasets.values():
+        if d.organization == org and d.directory_name == directory and visible(request, d):
+            return JSONResponse({"id": d.id, "name": d.name, "organization": org, "directoryName": directory})
+    return dataset_not_found(request, f"{org}/{directory}")
+
+
+routes = [
+    Route("/buildinfo", build_info),
+    Route("/health", health),
+    Route("/datastores", datastores),
+    Route("/tracingstore", tracingstore),
+    Route("/user", current_user),
+    Route("/users", users),
+    Route("/users/{user_id}", user_by_id),
+    Route("/users/{user_id}/loggedTime", user_logged_time),
+    Route("/teams", teams),
+    Route("/teams", team_create, methods=["POST"]),
+    Route("/teams/{team_id}", team_delete, methods=["DELETE"]),
+    Route("/datasets", dataset_list),
+    Route("/datasets/disambiguate/{organization}/{directory_name}/toId", dataset_disambiguate),
+    Route("/datasets/{dataset_id}", dataset_by_id),
+]

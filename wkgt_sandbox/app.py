@@ -1,0 +1,102 @@
+"""The Starlette application: route table, API version check, request log and fault injection."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import api
+from .annotations import routes as annotation_routes
+from .auth import error
+from .datastore import routes as datastore_routes
+from .faults import Faults
+from .state import RequestLogEntry, SandboxState
+from .tasks import routes as task_routes
+
+_VERSIONED = re.compile(r"^/(api|data)/v(\d+)(/|$)")
+
+
+class Instrumentation:
+    """Outermost ASGI layer: applies faults, rejects unsupported API versions, logs every request."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState, faults: Faults, api_version: int) -> None:
+        self.app = app
+        self.state = state
+        self.faults = faults
+        self.api_version = api_version
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        fault = self.faults.take(method, path)
+        if fault.latency:
+            await asyncio.sleep(fault.latency)
+        if fault.drop:
+            self.state.log(RequestLogEntry(method, path, query, 0))
+            _drop_connection(send)
+            return
+        status, logged = 0, False
+
+        def log() -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                self.state.log(RequestLogEntry(method, path, query, status or 500))
+
+        async def logging_send(message: Message) -> None:
+            # log before the last body part goes out, so a client never sees an answer not yet logged
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                log()
+            await send(message)
+
+        version = _VERSIONED.match(path)
+        supported = (api.OLDEST_API_VERSION, self.api_version)
+        try:
+            if fault.status is not None:
+                await error(fault.status, f"Sandbox fault injection: status {fault.status}")(
+                    scope, receive, logging_send
+                )
+            elif version is not None and not supported[0] <= int(version.group(2)) <= supported[1]:
+                message = (
+                    f"API version {version.group(2)} is not supported (supported: {supported[0]} to {supported[1]})"
+                )
+                await error(400, message)(scope, receive, logging_send)
+            else:
+                await self.app(scope, receive, logging_send)
+        finally:
+            log()
+
+
+def _drop_connection(send: Send) -> None:
+    """Close the client connection without any answer (uvicorn's `send` is bound to its cycle)."""
+    transport: Any = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise RuntimeError("cannot drop the connection: no transport behind the ASGI send callable")
+    transport.abort()
+
+
+def create_app(state: SandboxState, faults: Faults, *, token: str, api_version: int) -> ASGIApp:
+    """The sandbox ASGI app serving `/api/...` (web API) and `/data/...` (datastore)."""
+    api_routes = api.routes + annotation_routes + task_routes
+    app = Starlette(
+        routes=[
+            Route("/api/buildinfo", api.build_info),
+            Mount("/api/v{version:int}", routes=api_routes),
+            Mount("/data/v{version:int}/zarr/{dataset_id}", routes=datastore_routes),
+        ]
+    )
+    app.state.sandbox = state
+    app.state.token = token
+    app.state.api_version = api_version
+    return Instrumentation(app, state, faults, api_version)

@@ -1,0 +1,78 @@
+"""Fault injection: added latency, forced status codes, dropped connections, failing the next N requests."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+
+@dataclass
+class FaultRule:
+    """A fault applied to requests whose path matches `path_regex` (re.search) and `method`."""
+
+    path_regex: str
+    method: str | None = None
+    latency: float = 0.0
+    status: int | None = None
+    drop: bool = False
+    times: int | None = None
+    """How many requests the rule applies to; None = unlimited."""
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method.upper() == method) and re.search(self.path_regex, path) is not None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """The combined effect of all rules matching one request."""
+
+    latency: float = 0.0
+    status: int | None = None
+    drop: bool = False
+
+
+class Faults:
+    """The fault rules of a sandbox; thread-safe, changeable while the server runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+
+    def add(
+        self,
+        path_regex: str,
+        method: str | None = None,
+        latency: float = 0.0,
+        status: int | None = None,
+        drop: bool = False,
+        times: int | None = None,
+    ) -> FaultRule:
+        """Add a rule; latency is added before the answer (or the drop / forced status)."""
+        rule = FaultRule(path_regex, method, latency, status, drop, times)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def fail_next(self, n: int, status: int = 503) -> FaultRule:
+        """Answer the next `n` requests (any path) with `status`."""
+        return self.add(".*", status=status, times=n)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def take(self, method: str, path: str) -> Fault:
+        """Consume one use of every matching rule and return their combined fault."""
+        latency, status, drop = 0.0, None, False
+        with self._lock:
+            for rule in self._rules:
+                if not rule.matches(method, path):
+                    continue
+                rule.hits += 1
+                latency += rule.latency
+                status = rule.status if rule.status is not None else status
+                drop = drop or rule.drop
+            self._rules = [r for r in self._rules if r.times is None or r.hits < r.times]
+        return Fault(latency, status, drop)

@@ -1,0 +1,177 @@
+"""Load recorded WEBKNOSSOS traffic (YAML request/response pairs) into a sandbox world, in memory.
+
+The world is the recorded server's state *before* the recorded tests ran: every dataset and user seen,
+plus the teams, task types, projects and tasks that appear in answers but were not created by a
+recorded POST. Recorded zarr chunks (`/data/v{N}/zarr/{id}/{layer}/{mag}/{c}.{x}.{y}.{z}`) become the
+voxels of their layers.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import gzip
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .catalog import CatalogDataset, dataset_from_json
+from .imagedata import Mag, RecordedChunks, Vec3, parse_mag
+from .state import World
+
+_ID = r"[0-9a-f]{24}"
+_API = re.compile(r"^/api/v\d+(/.*)$")
+_CHUNK = re.compile(rf"^/data/v\d+/zarr/({_ID})/([^/]+)/([0-9-]+)/0\.(\d+)\.(\d+)\.(\d+)$")
+_ZARRAY = re.compile(rf"^/data/v\d+/zarr/({_ID})/([^/]+)/([0-9-]+)/\.zarray$")
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One recorded request/response pair."""
+
+    file: str
+    method: str
+    path: str
+    query: str
+    request_headers: dict[str, str]
+    request_body: bytes
+    status: int
+    response_headers: dict[str, str]
+    response_body: bytes
+
+    def response_json(self) -> Any:
+        """The decoded JSON answer, or None if the answer is not JSON."""
+        if "json" not in self.response_headers.get("content-type", "") or not self.response_body:
+            return None
+        return json.loads(self.response_body)
+
+
+def _body(body: dict[str, Any] | None) -> bytes:
+    if not body:
+        return b""
+    data = body.get("data") or ""
+    raw = base64.b64decode(data) if body.get("encoding") == "base64" else str(data).encode("utf-8")
+    compression = body.get("compression") or "none"
+    if compression == "gzip":
+        return gzip.decompress(raw)
+    if compression == "deflate":
+        return zlib.decompress(raw)
+    if compression != "none":
+        raise ValueError(f"unsupported recorded body compression {compression!r}")
+    return raw
+
+
+def _yaml_load(text: str) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)
+
+
+@functools.lru_cache(maxsize=4)
+def load_interactions(directory: str | Path) -> tuple[Interaction, ...]:
+    """All recorded interactions below `directory`, file by file in sorted order."""
+    out = []
+    root = Path(directory)
+    for file in sorted(root.rglob("*.yml")):
+        doc = _yaml_load(file.read_text(encoding="utf-8")) or {}
+        for item in doc.get("http_interactions") or []:
+            req, resp = item["request"], item["response"]
+            url = urlsplit(req["path"])
+            out.append(
+                Interaction(
+                    file=str(file.relative_to(root)),
+                    method=req["method"].upper(),
+                    path=url.path,
+                    query=url.query,
+                    request_headers={k.lower(): str(v) for k, v in (req.get("headers") or {}).items()},
+                    request_body=_body(req.get("body")),
+                    status=int(resp["status"]["code"]),
+                    response_headers={k.lower(): str(v) for k, v in (resp.get("headers") or {}).items()},
+                    response_body=_body(resp.get("body")),
+                )
+            )
+    return tuple(out)
+
+
+def _created_ids(interactions: tuple[Interaction, ...]) -> set[str]:
+    """Ids of objects created by recorded POSTs (projects, task types, teams, tasks)."""
+    created: set[str] = set()
+    for it in interactions:
+        m = _API.match(it.path)
+        if it.method != "POST" or it.status != 200 or m is None:
+            continue
+        if m.group(1) not in ("/projects", "/taskTypes", "/teams", "/tasks", "/tasks/createFromFiles"):
+            continue
+        answer = it.response_json()
+        if isinstance(answer, dict) and "tasks" in answer:
+            created.update(t["success"]["id"] for t in answer["tasks"] if t.get("success"))
+        elif isinstance(answer, dict) and "id" in answer:
+            created.add(answer["id"])
+    return created
+
+
+def world_from_recordings(directory: str | Path) -> World:
+    """Build the sandbox world from the recordings below `directory`."""
+    interactions = load_interactions(str(directory))
+    created = _created_ids(interactions)
+    datasets: dict[str, dict[str, Any]] = {}
+    users: dict[str, dict[str, Any]] = {}
+    current_user_id = ""
+    buckets: dict[str, dict[str, Any]] = {"teams": {}, "taskTypes": {}, "projects": {}, "tasks": {}}
+    chunks: dict[tuple[str, str], dict[tuple[Mag, Vec3], bytes]] = {}
+    zarrays: dict[tuple[str, str, Mag], Any] = {}
+
+    def keep(bucket: str, obj: Any) -> None:
+        if isinstance(obj, dict) and isinstance(obj.get("id"), str) and obj["id"] not in created:
+            buckets[bucket][obj["id"]] = {k: v for k, v in obj.items() if k != "messages"}
+
+    for it in interactions:
+        if it.status != 200 or it.method not in ("GET", "POST"):
+            continue
+        if (c := _CHUNK.match(it.path)) is not None:
+            key = (parse_mag(c.group(3)), (int(c.group(4)), int(c.group(5)), int(c.group(6))))
+            chunks.setdefault((c.group(1), c.group(2)), {})[key] = it.response_body
+            continue
+        if (z := _ZARRAY.match(it.path)) is not None:
+            zarrays[(z.group(1), z.group(2), parse_mag(z.group(3)))] = it.response_json()
+            continue
+        m = _API.match(it.path)
+        if m is None:
+            continue
+        route, answer = m.group(1), it.response_json()
+        items = answer if isinstance(answer, list) else [answer]
+        head = "tasks" if route.endswith("/tasks") or route == "/tasks/list" else route.split("/")[1]
+        if it.method == "GET" and re.fullmatch(rf"/datasets(/{_ID})?", route):
+            datasets.update({d["id"]: d for d in items if isinstance(d, dict) and "dataSource" in d})
+        elif it.method == "GET" and re.fullmatch(rf"/users(/{_ID})?|/user", route):
+            users.update({u["id"]: u for u in items if isinstance(u, dict) and "email" in u})
+            if route == "/user":
+                current_user_id = answer["id"]
+        elif head in buckets and (it.method == "GET" or route == "/tasks/list"):
+            for obj in items:
+                keep(head, obj)
+
+    catalog: list[CatalogDataset] = []
+    for ds_json in datasets.values():
+        ds = dataset_from_json(ds_json)
+        for layer in ds.layers:
+            if (ds.id, layer["name"]) in chunks:
+                ds.sources[layer["name"]] = RecordedChunks(chunks[(ds.id, layer["name"])])
+        ds.recorded_zarrays = {(layer, mag): z for (i, layer, mag), z in zarrays.items() if i == ds.id}
+        catalog.append(ds)
+    if not current_user_id:
+        raise ValueError(f"no recorded GET /user answer below {directory}")
+    return World(
+        datasets={d.id: d for d in catalog},
+        users=users,
+        current_user_id=current_user_id,
+        teams=buckets["teams"],
+        task_types=buckets["taskTypes"],
+        projects=buckets["projects"],
+        tasks=buckets["tasks"],
+    )
