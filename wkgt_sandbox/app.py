@@ -14,7 +14,7 @@ from . import api
 from .annotations import routes as annotation_routes
 from .auth import error
 from .datastore import routes as datastore_routes
-from .faults import Faults
+from .faults import Fault, Faults
 from .state import RequestLogEntry, SandboxState
 from .tasks import routes as task_routes
 
@@ -37,12 +37,36 @@ class Instrumentation:
         method, path = scope["method"], scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         fault = self.faults.take(method, path)
+        if fault.after:
+            await self._answer_late(scope, receive, send, fault)
+            return
         if fault.latency:
             await asyncio.sleep(fault.latency)
         if fault.drop:
             self.state.log(RequestLogEntry(method, path, query, 0))
             _drop_connection(send)
             return
+        await self._handle(scope, receive, send, fault)
+
+    async def _answer_late(self, scope: Scope, receive: Receive, send: Send, fault: Fault) -> None:
+        """Handle the request fully, then hold the answer back for the latency, or lose it."""
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        await self._handle(scope, receive, hold, Fault(status=fault.status))
+        await asyncio.sleep(fault.latency)
+        if fault.drop:
+            _drop_connection(send)
+            return
+        for message in held:
+            await send(message)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, fault: Fault) -> None:
+        """Answer one request (forced status, version check or the app) and log it."""
+        method, path = scope["method"], scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
         status, logged = 0, False
 
         def log() -> None:

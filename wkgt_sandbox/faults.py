@@ -18,6 +18,8 @@ class FaultRule:
     drop: bool = False
     times: int | None = None
     """How many requests the rule applies to; None = unlimited."""
+    after: bool = False
+    """Apply latency/drop after the request was handled: the server did the work, the answer is late or lost."""
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -31,6 +33,7 @@ class Fault:
     latency: float = 0.0
     status: int | None = None
     drop: bool = False
+    after: bool = False
 
 
 class Faults:
@@ -48,9 +51,11 @@ class Faults:
         status: int | None = None,
         drop: bool = False,
         times: int | None = None,
+        after: bool = False,
     ) -> FaultRule:
-        """Add a rule; latency is added before the answer (or the drop / forced status)."""
-        rule = FaultRule(path_regex, method, latency, status, drop, times)
+        """Add a rule; latency is added before the request is handled (or the drop / forced
+        status), or with ``after=True`` once it was handled, before the answer goes out."""
+        rule = FaultRule(path_regex, method, latency, status, drop, times, after=after)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -65,7 +70,7 @@ class Faults:
 
     def take(self, method: str, path: str) -> Fault:
         """Consume one use of every matching rule and return their combined fault."""
-        latency, status, drop = 0.0, None, False
+        latency, status, drop, after = 0.0, None, False, False
         with self._lock:
             for rule in self._rules:
                 if not rule.matches(method, path):
@@ -74,5 +79,6 @@ class Faults:
                 latency += rule.latency
                 status = rule.status if rule.status is not None else status
                 drop = drop or rule.drop
+                after = after or rule.after
             self._rules = [r for r in self._rules if r.times is None or r.hits < r.times]
-        return Fault(latency, status, drop)
+        return Fault(latency, status, drop, after)

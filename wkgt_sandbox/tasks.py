@@ -193,6 +193,8 @@ def _new_task(
     if dataset is None:
         return f"Dataset {dataset_id} does not exist or could not be accessed"
     experience = params.get("neededExperience") or {}
+    if len(str(experience.get("domain", ""))) < 2:  # the real tasks table checks '^.{2,}$'
+        return "The experience domain needs at least 2 characters"
     return {
         "id": new_object_id(),
         "projectId": project["id"],

@@ -150,3 +150,16 @@ def test_dropped_upload_connection_is_checked_not_reposted(sandbox):
     assert any("/annotations/readable" in e.path for e in sandbox.state.request_log)
     assert sandbox.state.annotations == {}
 
+
+
+def test_upload_whose_answer_is_late_is_recovered_not_reposted(sandbox):
+    """The server created the annotation but the answer came too late: wkgt finds it by run key."""
+    sandbox.faults.add(r"/annotations/upload$", method="POST", latency=1.5, after=True, times=1)
+    result = create_boxes(
+        "l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, timeout_s=0.5, retry=FAST_RETRY
+    )
+    assert result.status == "created"
+    assert result.annotation is not None and list(sandbox.state.annotations) == [result.annotation.id]
+    time.sleep(1.5)  # let the held answer go out, so the log is complete
+    assert len(writes(sandbox)) == 1
+    assert any("/annotations/readable" in e.path for e in sandbox.state.request_log)

@@ -67,3 +67,14 @@ def test_request_log_and_reset(sandbox: Sandbox) -> None:
     sandbox.faults.add(".*", status=500)
     sandbox.reset()
     assert _client(sandbox).get("/api/v16/user").status_code == 200
+
+
+def test_after_fault_does_the_work_then_loses_the_answer(sandbox):
+    sandbox.faults.add(r"/tasks$", method="POST", drop=True, after=True, times=1)
+    body = [{"taskTypeId": next(iter(sandbox.state.task_types)), "neededExperience": {"domain": "em", "value": 0},
+             "pendingInstances": 1, "projectName": next(iter(sandbox.state.projects.values()))["name"],
+             "datasetId": "66e1c3a2b7f0d94e1a2b1001", "editPosition": [3500, 3500, 1000], "editRotation": [0, 0, 0],
+             "boundingBox": {"topLeft": [3456, 3456, 980], "width": 89, "height": 89, "depth": 36}}]
+    with pytest.raises(httpx.TransportError):
+        httpx.post(f"{sandbox.url}/api/v16/tasks", json=body, headers={"X-Auth-Token": sandbox.token})
+    assert len(sandbox.state.tasks) == 1
