@@ -65,7 +65,7 @@ def test_write_creates_one_annotation_with_named_visible_coloured_boxes(sandbox,
     assert [tuple(b.topleft) for b in boxes] == [tuple(b["topleft"]) for b in data["boxes"]]
     colours = [tuple(round(c, 2) for c in b.color[:3]) for b in boxes]
     assert len(set(colours)) == len(colours)
-    assert [layer.name for layer in annotation._volume_layers] == ["ground_truth"]
+    assert list(annotation.get_volume_layer_names()) == ["ground_truth"]
     assert annotation.name.startswith("wkgt l4_sample mag 1 ")
     assert f"wkgt-run-key: {data['run_key']}" in annotation.description
     assert "mag 1" in annotation.description and "seed 0" in annotation.description

@@ -9,7 +9,7 @@ import typer
 from ..create_boxes import create_boxes
 from ..planner import PlanOptions
 from .create_boxes import report
-from .output import stdout
+from .output import stderr, stdout
 
 
 def main(
@@ -22,8 +22,9 @@ def main(
 
     from ..client.sdk import webknossos
 
+    console = stderr if json else stdout
     with run_sandbox() as sandbox:
-        stdout.print(f"sandbox WEBKNOSSOS at {sandbox.url}", highlight=False)
+        console.print(f"sandbox WEBKNOSSOS at {sandbox.url}", highlight=False)
         result = create_boxes(dataset, PlanOptions(), webknossos_url=sandbox.url, token=sandbox.token)
         report(result, as_json=json)
         assert result.annotation is not None
@@ -31,9 +32,8 @@ def main(
         with wk.webknossos_context(url=sandbox.url, token=sandbox.token):
             downloaded = wk.Annotation.download(result.annotation.id)
         names = ", ".join(box.name for box in downloaded.user_bounding_boxes)
-        console = stdout if not json else __import__("wkgt.cli.output", fromlist=["stderr"]).stderr
         console.print(
             f"downloaded the annotation back: {len(downloaded.user_bounding_boxes)} boxes ({names}), "
-            f"volume layers: {', '.join(layer.name for layer in downloaded._volume_layers) or 'none'}",
+            f"volume layers: {', '.join(downloaded.get_volume_layer_names()) or 'none'}",
             highlight=False,
         )

@@ -92,5 +92,5 @@ def read_annotation(session: Session, annotation_id: str) -> AnnotationBoxes:
         organization=annotation.organization_id,
         user_boxes=user_boxes,
         task_box=task_box,
-        volume_layers=tuple(layer.name for layer in annotation._volume_layers),
+        volume_layers=tuple(annotation.get_volume_layer_names()),
     )
