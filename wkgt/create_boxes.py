@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import attrs
 
+from .avoid import DEFAULT_GAP_NM, gap_voxels, gather_avoided
 from .client import DatasetFacts, RetryPolicy, Session, parse_dataset_ref, read_local_dataset, resolve_server
 from .client.config import DEFAULT_TIMEOUT_S, normalize_url
+from .client.imagery import coarsest_mag, local_reader, remote_reader
 from .errors import InvalidInput
-from .planner import Plan, PlanOptions, make_plan
+from .planner import Plan, PlanOptions
+from .planner.plan import AvoidedBox
+from .preview import render_preview
+from .tissue_plan import TissueOptions, plan_boxes
 from .writer import (
     AnnotationRef,
     annotation_url,
@@ -39,6 +45,7 @@ class CreateBoxesResult:
     box_urls: tuple[str | None, ...]
     annotation: AnnotationRef | None = None
     output: Path | None = None
+    preview: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """``wkgt plan --json`` plus the dataset, each box's ``url``, ``annotation`` and ``status``."""
@@ -59,6 +66,7 @@ class CreateBoxesResult:
             run_key=self.run_key,
             annotation=self.annotation.to_dict() if self.annotation else None,
             output=str(self.output) if self.output else None,
+            preview=str(self.preview) if self.preview else None,
         )
         return data
 
@@ -78,16 +86,28 @@ def create_boxes(
     output: Path | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     retry: RetryPolicy = RetryPolicy(),
+    tissue: TissueOptions = TissueOptions(),
+    avoid: Sequence[str] = (),
+    avoid_previous: bool = False,
+    gap_nm: float | None = None,
+    preview: Path | None = None,
 ) -> CreateBoxesResult:
     """Plan boxes for ``dataset`` (name, id, viewer URL or local path) and write them.
 
     On a server: one new annotation with every box, unless an earlier run of the same job
     made one (then ``status == "exists"``; ``force_new`` makes another). ``dry_run`` writes
     nothing. A local dataset is written to ``output`` (a ``.zip`` to upload later).
+
+    Boxes go only where the coarsest mag shows tissue (``tissue``; ``tissue.check=False``
+    turns it off) and keep ``gap_nm`` clear of the boxes of the annotations in ``avoid`` and,
+    with ``avoid_previous``, of every earlier wkgt annotation of the dataset. ``preview``
+    names a PNG to draw the plan into.
     """
     ref = parse_dataset_ref(dataset, organization)
     if ref.local_path is not None:
-        return _local_job(ref.local_path, options, layer, name, dry_run, fallback_segmentation, output)
+        if avoid or avoid_previous:
+            raise InvalidInput("--avoid and --avoid-previous need a dataset on a server (they read its annotations)")
+        return _local_job(ref.local_path, options, layer, name, dry_run, fallback_segmentation, output, tissue, preview)
     if output is not None:
         raise InvalidInput("--output is for local datasets; on a server the boxes go into a new annotation")
     if ref.server and webknossos_url and normalize_url(webknossos_url) != ref.server:
@@ -99,8 +119,19 @@ def create_boxes(
     session.negotiate()
     facts = session.dataset(ref)
     chosen = facts.layer(layer)
-    plan = make_plan(options.request(facts.voxel_size_nm, chosen.mags, chosen.bbox))
-    key = run_key(config.url, facts, chosen, options)
+    gap = gap_voxels(DEFAULT_GAP_NM if gap_nm is None else gap_nm, facts.voxel_size_nm)
+    avoided = gather_avoided(session, facts, avoid, avoid_previous) if (avoid or avoid_previous) else ()
+    plan, tissue_map = plan_boxes(
+        options.request(facts.voxel_size_nm, chosen.mags, chosen.bbox),
+        reader=remote_reader(session, facts, chosen) if tissue.check else None,
+        tissue_mag=coarsest_mag(chosen.mags),
+        options=tissue,
+        avoided=avoided,
+        gap=gap if avoided else 0,
+    )
+    if preview is not None:
+        render_preview(plan, preview, tissue_map)
+    key = run_key(config.url, facts, chosen, options, _run_kind(tissue, avoided))
     view_urls = tuple(
         dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in plan.boxes
     )
@@ -109,7 +140,7 @@ def create_boxes(
         urls = view_urls
         if annotation is not None:
             urls = tuple(annotation_url(config.url, annotation.id, box, facts.voxel_size_nm) for box in plan.boxes)
-        return CreateBoxesResult(plan, facts, chosen.name, status, key, urls, annotation)
+        return CreateBoxesResult(plan, facts, chosen.name, status, key, urls, annotation, preview=preview)
 
     if dry_run:
         return result("dry-run")
@@ -134,14 +165,23 @@ def _local_job(
     dry_run: bool,
     fallback_segmentation: bool,
     output: Path | None,
+    tissue: TissueOptions = TissueOptions(),
+    preview: Path | None = None,
 ) -> CreateBoxesResult:
     facts = read_local_dataset(path)
     chosen = facts.layer(layer)
-    plan = make_plan(options.request(facts.voxel_size_nm, chosen.mags, chosen.bbox))
-    key = run_key(None, facts, chosen, options)
+    plan, tissue_map = plan_boxes(
+        options.request(facts.voxel_size_nm, chosen.mags, chosen.bbox),
+        reader=local_reader(path, chosen) if tissue.check else None,
+        tissue_mag=coarsest_mag(chosen.mags),
+        options=tissue,
+    )
+    if preview is not None:
+        render_preview(plan, preview, tissue_map)
+    key = run_key(None, facts, chosen, options, _run_kind(tissue, ()))
     none_urls = tuple(None for _ in plan.boxes)
     if dry_run:
-        return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls)
+        return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls, preview=preview)
     if output is None:
         raise InvalidInput("a local dataset needs --output FILE.zip for the annotation")
     if output.suffix != ".zip":
@@ -152,4 +192,14 @@ def _local_job(
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     annotation.save(output)
-    return CreateBoxesResult(plan, facts, chosen.name, "saved", key, none_urls, output=output)
+    return CreateBoxesResult(plan, facts, chosen.name, "saved", key, none_urls, output=output, preview=preview)
+
+
+def _run_kind(tissue: TissueOptions, avoided: Sequence[AvoidedBox]) -> str:
+    """The run key's job kind: what else decided where the boxes went (tissue check, earlier boxes)."""
+    kind = "annotation"
+    if tissue.check:
+        kind += f";tissue>={tissue.min_tissue:g}"
+    if avoided:
+        kind += ";avoid=" + ",".join(sorted({box.annotation for box in avoided}))
+    return kind

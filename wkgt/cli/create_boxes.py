@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from ..create_boxes import CreateBoxesResult, create_boxes
+from ..tissue_plan import TissueOptions
 from . import options as o
 from .output import print_json, stderr, stdout
 from .render import print_plan, print_warnings
@@ -40,6 +41,15 @@ def main(
     token: o.TokenOption = None,
     timeout: o.TimeoutOption = 60.0,
     json: o.JsonOption = False,
+    no_tissue_check: o.NoTissueCheckOption = False,
+    min_tissue: o.MinTissueOption = 0.9,
+    jobs: o.JobsOption = 1,
+    distribution_strategy: o.DistributionStrategyOption = "multiprocessing",
+    job_resources: o.JobResourcesOption = None,
+    avoid: o.AvoidOption = None,
+    avoid_previous: o.AvoidPreviousOption = False,
+    gap_nm: o.GapOption = None,
+    preview: o.PreviewOption = None,
 ) -> None:
     """Plan boxes for a dataset and create them as named boxes in a new annotation."""
     planning = o.PlanningOptions(
@@ -58,6 +68,17 @@ def main(
         fallback_segmentation=fallback_segmentation,
         output=output,
         timeout_s=timeout,
+        tissue=TissueOptions(
+            check=not no_tissue_check,
+            min_tissue=min_tissue,
+            jobs=jobs,
+            distribution_strategy=distribution_strategy,
+            job_resources=o.parse_job_resources(job_resources),
+        ).validate(),
+        avoid=tuple(avoid or ()),
+        avoid_previous=avoid_previous,
+        gap_nm=gap_nm,
+        preview=preview,
     )
     report(result, as_json=json)
 
@@ -68,6 +89,8 @@ def report(result: CreateBoxesResult, *, as_json: bool) -> None:
     urls = [url or "" for url in result.box_urls] if any(result.box_urls) else None
     print_plan(console, result.plan, urls)
     console.print(summary_line(result), highlight=False, soft_wrap=True)
+    if result.preview is not None:
+        console.print(f"preview: {result.preview}", highlight=False, soft_wrap=True)
     print_warnings(stderr, result.plan.warnings)
     if as_json:
         print_json(result.to_dict())

@@ -128,3 +128,80 @@ OrganizationOption = Annotated[
     typer.Option(metavar="ORG", help="Organization of a dataset given by name, when the name is ambiguous.", rich_help_panel=SERVER, show_default=False),
 ]
 TimeoutOption = Annotated[float, typer.Option(metavar="SECONDS", help="HTTP timeout per request.", rich_help_panel=SERVER)]
+
+TISSUE = "Tissue options"
+ROUNDS = "Later rounds"
+
+NoTissueCheckOption = Annotated[
+    bool,
+    typer.Option("--no-tissue-check", help="Place boxes anywhere in the region (do not read the coarsest mag).", rich_help_panel=TISSUE),
+]
+MinTissueOption = Annotated[
+    float,
+    typer.Option("--min-tissue", metavar="FRACTION", help="Share of each box that must be tissue (foreground).", rich_help_panel=TISSUE),
+]
+JobsOption = Annotated[
+    int, typer.Option("--jobs", metavar="N", help="Parallel jobs for the tissue scoring (chunks of the coarsest mag).", rich_help_panel=TISSUE)
+]
+DistributionStrategyOption = Annotated[
+    str,
+    typer.Option(
+        "--distribution-strategy",
+        metavar="STRATEGY",
+        help="Where the tissue-scoring jobs run: multiprocessing, slurm, kubernetes or dask (cluster_tools).",
+        rich_help_panel=TISSUE,
+    ),
+]
+JobResourcesOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--job-resources", metavar="KEY=VALUE,...", help="Resources of cluster jobs (slurm, kubernetes, dask), e.g. mem=4G.",
+        rich_help_panel=TISSUE, show_default=False,
+    ),
+]
+AvoidOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--avoid", metavar="ANNOTATION", help="Keep clear of this annotation's boxes (id or URL; repeatable).", rich_help_panel=ROUNDS, show_default=False),
+]
+AvoidPreviousOption = Annotated[
+    bool,
+    typer.Option("--avoid-previous", help="Keep clear of the boxes of every earlier wkgt annotation of this dataset.", rich_help_panel=ROUNDS),
+]
+GapOption = Annotated[
+    Optional[float],
+    typer.Option("--gap-nm", metavar="NM", help="Distance new boxes keep from avoided boxes (default 250 nm).", rich_help_panel=ROUNDS, show_default=False),
+]
+PreviewOption = Annotated[
+    Optional[Path],
+    typer.Option("--preview", metavar="FILE.png", help="Draw the plan (top and side views, scale bar) into a PNG.", rich_help_panel=OUTPUT, show_default=False),
+]
+
+
+def parse_job_resources(text: str | None) -> dict[str, object] | None:
+    """``"mem=4G,cpus=2"`` (or a JSON object) → dict; numbers become numbers."""
+    if text is None:
+        return None
+    import json
+
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError as err:
+            raise InvalidInput(f"--job-resources is not valid JSON: {err}") from None
+        if not isinstance(value, dict):
+            raise InvalidInput("--job-resources JSON must be an object")
+        return value
+    out: dict[str, object] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"--job-resources expects KEY=VALUE pairs, got {pair!r}")
+        try:
+            out[key.strip().replace("-", "_")] = int(value)
+        except ValueError:
+            try:
+                out[key.strip().replace("-", "_")] = float(value)
+            except ValueError:
+                out[key.strip().replace("-", "_")] = value.strip()
+    return out

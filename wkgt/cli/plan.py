@@ -30,6 +30,7 @@ def main(
     seed: o.SeedOption = o.DEFAULT_SEED,
     json: o.JsonOption = False,
     save: o.SaveOption = None,
+    preview: o.PreviewOption = None,
 ) -> None:
     """Choose the mag and box size and place well-spread boxes, from the dataset's facts."""
     planning = o.PlanningOptions(
@@ -41,4 +42,8 @@ def main(
     plan = make_plan(request)
     if save is not None:
         Path(save).write_text(plan.to_json() + "\n")
+    if preview is not None:  # no server, no image: boxes over an empty region
+        from ..preview import render_preview
+
+        render_preview(plan, preview)
     emit_plan(plan, as_json=json)

@@ -37,16 +37,33 @@ def plan_summary(plan: Plan) -> Table:
         f"ratio {s.ratio:.2f} to (volume/count)^⅓ = {s.ideal_spacing_nm / 1000:.2f} µm",
     )
     table.add_row("seed", str(plan.seed))
+    if plan.tissue is not None:
+        t = plan.tissue
+        ratio = t.bytes_read / t.coarse_bytes if t.coarse_bytes else 0.0
+        table.add_row(
+            "tissue",
+            (
+                f"{t.foreground_fraction:.0%} of the region is tissue (mag {t.mag}); every box ≥ {t.min_tissue:.0%} tissue; "
+                if t.checked
+                else f"not checked: mag {t.mag} holds no image data over the region; "
+            )
+            + f"read {t.bytes_read:,} bytes ({ratio:.2f}× the mag over the region)",
+        )
+    if plan.avoided:
+        annotations = sorted({box.annotation for box in plan.avoided})
+        table.add_row("avoided", f"{len(plan.avoided)} earlier box(es) of {len(annotations)} annotation(s): {', '.join(annotations)}")
     return table
 
 
 def box_table(plan: Plan) -> Table:
     """One row per box: name, top-left and size in mag-1 voxels, size in µm."""
     table = Table(title=None, header_style="bold")
-    for column in ("box", "top-left (mag 1)", "size (mag 1)", "size (µm)"):
+    fractions = plan.tissue.box_fractions if plan.tissue is not None else ()
+    for column in ("box", "top-left (mag 1)", "size (mag 1)", "size (µm)") + (("tissue",) if fractions else ()):
         table.add_column(column)
-    for box in plan.boxes:
-        table.add_row(box.name, format_vec(box.topleft, ","), format_vec(box.size), _um(box.size, plan.voxel_size_nm))
+    for i, box in enumerate(plan.boxes):
+        extra = (f"{fractions[i]:.0%}",) if i < len(fractions) else ()
+        table.add_row(box.name, format_vec(box.topleft, ","), format_vec(box.size), _um(box.size, plan.voxel_size_nm), *extra)
     return table
 
 

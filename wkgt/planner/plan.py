@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -91,6 +91,29 @@ class PlanRequest:
 
 
 @attrs.frozen
+class TissueReport:
+    """How the boxes were kept on tissue: the coarse mag read, what it cost, what it showed."""
+
+    mag: str
+    bytes_read: int
+    coarse_bytes: int
+    foreground_fraction: float
+    min_tissue: float
+    box_fractions: tuple[float, ...] = ()
+    checked: bool = True
+
+
+@attrs.frozen
+class AvoidedBox:
+    """A box of an earlier annotation that new boxes keep clear of (mag-1 voxels)."""
+
+    annotation: str
+    name: str
+    topleft: Vec3
+    size: Vec3
+
+
+@attrs.frozen
 class Plan:
     """The outcome of planning, with the reason for every choice."""
 
@@ -109,6 +132,8 @@ class Plan:
     boxes: tuple[Box, ...]
     warnings: tuple[str, ...] = ()
     wkgt_version: str = __version__
+    tissue: TissueReport | None = None
+    avoided: tuple[AvoidedBox, ...] = ()
 
     @property
     def mag_vec(self) -> Vec3:
@@ -229,8 +254,13 @@ def make_plan(
     gap: int = 0,
     candidate_filter: CandidateFilter | None = None,
     name_prefix: str = "GT",
+    filter_for_box: Callable[[Vec3, Vec3], CandidateFilter] | None = None,
 ) -> Plan:
-    """Choose mag, box size and count, and place the boxes (pure; same request → same plan)."""
+    """Choose mag, box size and count, and place the boxes (pure; same request → same plan).
+
+    ``filter_for_box(box_size_mag1, mag)`` builds the ``candidate_filter`` once the box size
+    is known (e.g. a tissue check, which depends on the box size).
+    """
     mag = choose_mag(
         request.voxel_size_nm,
         request.mags,
@@ -251,6 +281,8 @@ def make_plan(
     count, count_reason = choose_count(box_voxels, request)
     region = planning_region(request)
     box_mag1: Vec3 = tuple(s * m for s, m in zip(size.size, mag.mag))  # type: ignore[assignment]
+    if filter_for_box is not None and candidate_filter is None:
+        candidate_filter = filter_for_box(box_mag1, mag.mag)
     corners = place_boxes(
         region,
         box_mag1,

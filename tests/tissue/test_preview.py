@@ -1,0 +1,135 @@
+"""--preview: a valid PNG of the stated size, in physical proportions, with the boxes where the plan says."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wkgt.planner import Plan
+from wkgt.preview import EMPTY_REGION, OUTLINE, layout, render_preview
+
+from .conftest import create_boxes_argv, run_json
+
+PLAN = ["plan", "--voxel-size", "11.24,11.24,28", "--mags", "1,2-2-1,4-4-1", "--bbox", "100,200,50,2048,1024,512", "--json"]
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    raw = path.read_bytes()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n" and raw[12:16] == b"IHDR"
+    return struct.unpack(">II", raw[16:24])
+
+
+def pixels(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def box_rgb(index: int, count: int) -> tuple[int, int, int]:
+    from wkgt.writer.annotation import box_colors
+
+    return tuple(round(c * 255) for c in box_colors(count)[index][:3])  # type: ignore[return-value]
+
+
+def outline_share(image: np.ndarray, a: tuple[float, float], b: tuple[float, float], rgb: tuple[int, int, int]) -> float:
+    """Share of a rectangle's outline pixels that have colour ``rgb``."""
+    x0, y0, x1, y1 = round(a[0]), round(a[1]), round(b[0]) - 1, round(b[1]) - 1
+    edge = np.concatenate([image[y0, x0 : x1 + 1], image[y1, x0 : x1 + 1], image[y0 : y1 + 1, x0], image[y0 : y1 + 1, x1]])
+    return float(np.all(edge == rgb, axis=1).mean())
+
+
+def test_plan_preview_is_a_png_with_boxes_where_the_plan_says(tmp_path, capsys):
+    out = tmp_path / "plan.png"
+    code, data, err = run_json(capsys, [*PLAN, "--preview", str(out)])
+    assert code == 0, err
+    plan = Plan.from_dict(data)
+    lay = layout(plan)
+    assert png_size(out) == (lay.width, lay.height) == (1000, lay.height)
+    image = pixels(out)
+    # the region in physical proportions: 2048×1024×512 voxels of 11.24×11.24×28 nm
+    region_xy = np.all(image == EMPTY_REGION, axis=2)
+    rows, cols = np.nonzero(region_xy[: lay.xz_origin[1] - 20])
+    width_px, height_px = cols.max() - cols.min() + 1, rows.max() - rows.min() + 1
+    assert height_px / width_px == pytest.approx(1024 / 2048, abs=0.01)
+    rows, cols = np.nonzero(region_xy[lay.xz_origin[1] :])
+    assert (rows.max() - rows.min() + 1) / width_px == pytest.approx(512 * 28 / (2048 * 11.24), abs=0.01)
+    assert (cols.min(), rows.min() + lay.xz_origin[1]) == lay.xz_origin
+    # every box outlined in its colour in both views, at the plan's coordinates mapped onto the
+    # region rectangles found in the picture (a later box may hide part of an earlier one where
+    # they overlap in projection)
+    def mapper(top: int, bottom: int, axis: int):
+        part = region_xy[top:bottom] & (region_xy[top:bottom].sum(axis=1) > 100)[:, None]  # not anti-aliased text
+        rows, cols = np.nonzero(part)
+        left, up = cols.min(), rows.min() + top
+        sx = (cols.max() + 1 - left) / plan.region.size[0]
+        sy = (rows.max() + 1 + top - up) / plan.region.size[axis]
+        return lambda u, v: (left + (u - plan.region.topleft[0]) * sx, up + (v - plan.region.topleft[axis]) * sy)
+
+    top_px, side_px = mapper(0, lay.xz_origin[1] - 20, 1), mapper(lay.xz_origin[1] - 20, lay.height - 40, 2)
+    n = len(plan.boxes)
+    shares = []
+    for i, box in enumerate(plan.boxes):
+        (x0, y0, z0), (x1, y1, z1) = box.topleft, tuple(np.add(box.topleft, box.size))
+        shares.append(outline_share(image, top_px(x0, y0), top_px(x1, y1), box_rgb(i, n)))
+        shares.append(outline_share(image, side_px(x0, z0), side_px(x1, z1), box_rgb(i, n)))
+    assert min(shares) >= 0.25 and np.median(shares) > 0.9
+    # and not somewhere else: the box colour does not appear far from every box
+    first = box_rgb(0, n)
+    ys, xs = np.nonzero(np.all(image == first, axis=2))
+    a, b = lay.xy(plan.boxes[0].topleft[0], plan.boxes[0].topleft[1]), lay.xy(plan.boxes[0].topleft[0] + plan.boxes[0].size[0], plan.boxes[0].topleft[1] + plan.boxes[0].size[1])
+    in_xy = (xs >= a[0] - 2) & (xs <= b[0] + 2) & (ys >= a[1] - 2) & (ys <= b[1] + 2)
+    a, b = lay.xz(plan.boxes[0].topleft[0], plan.boxes[0].topleft[2]), lay.xz(plan.boxes[0].topleft[0] + plan.boxes[0].size[0], plan.boxes[0].topleft[2] + plan.boxes[0].size[2])
+    in_xz = (xs >= a[0] - 2) & (xs <= b[0] + 2) & (ys >= a[1] - 2) & (ys <= b[1] + 2)
+    assert np.all(in_xy | in_xz)
+    # the scale bar: white, as long as its length in µm says
+    x, y = lay.scale_bar_origin
+    bar = np.all(image[y + 2] == (240, 240, 240), axis=1)
+    assert bar[x : x + lay.scale_bar_px].all() and not bar[x + lay.scale_bar_px + 2]
+    assert lay.scale_bar_px == round(lay.scale_bar_um * 1000 * lay.scale_px_per_nm)
+
+
+def test_create_boxes_preview_shows_tissue_outline_and_background(sandbox, tmp_path, capsys):
+    out = tmp_path / "boxes.png"
+    code, data, err = run_json(capsys, create_boxes_argv(sandbox, "partial_tissue", "--dry-run", "--json", "--count", "6", "--preview", str(out)))
+    assert code == 0, err
+    assert data["preview"] == str(out)
+    plan = Plan.from_dict(data)
+    lay = layout(plan)
+    assert png_size(out) == (lay.width, lay.height)
+    image = pixels(out).astype(int)
+    assert np.all(image == OUTLINE, axis=2).sum() > 200  # the tissue outline
+    # tissue (x small) is bright, the black background (x large, y large) dark
+    tissue_px = image[round(lay.xy(100, 1000)[1]), round(lay.xy(100, 1000)[0])]
+    empty_px = image[round(lay.xy(1950, 1950)[1]), round(lay.xy(1950, 1950)[0])]
+    assert tissue_px.mean() > 150 and empty_px.mean() < 30
+    for i, box in enumerate(plan.boxes):
+        a, b = lay.xy(box.topleft[0], box.topleft[1]), lay.xy(box.topleft[0] + box.size[0], box.topleft[1] + box.size[1])
+        assert outline_share(image, a, b, box_rgb(i, len(plan.boxes))) >= 0.25
+
+
+def test_preview_must_be_png(tmp_path, capsys):
+    code, _, err = run_json(capsys, [*PLAN, "--preview", str(tmp_path / "plan.jpg")])
+    assert code == 2 and "--preview" in err
+
+
+def test_render_preview_draws_avoided_boxes_grey(tmp_path):
+    import attrs
+
+    from wkgt.planner import PlanOptions
+    from wkgt.planner.placement import Region
+    from wkgt.planner.plan import AvoidedBox, make_plan
+
+    request = PlanOptions(count=4).request((10.0, 10.0, 25.0), ((1, 1, 1),), Region((0, 0, 0), (1000, 1000, 200)))
+    old = AvoidedBox("0" * 24, "GT 01", (400, 400, 80), (100, 100, 40))
+    plan = attrs.evolve(make_plan(request, occupied=[(old.topleft, old.size)], gap=10), avoided=(old,))
+    out = tmp_path / "p.png"
+    lay = render_preview(plan, out)
+    image = pixels(out)
+    a, b = lay.xy(400, 400), lay.xy(500, 500)
+    assert outline_share(image, a, b, (150, 150, 150)) > 0.9
