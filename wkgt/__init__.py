@@ -7,24 +7,40 @@ Lab scripts use the same job as the CLI::
     for box, url in zip(result.plan.boxes, result.box_urls):
         print(box.name, url)
 
-Importing wkgt does not import ``webknossos``; the first server call does.
+Names are imported on first use, so ``wkgt --help`` stays instant; ``webknossos`` is
+imported only when a server or local dataset is read.
 """
 
-from ._version import __version__
-from .create_boxes import CreateBoxesResult, create_boxes
-from .errors import WkgtError
-from .planner import Box, ModelKind, Plan, PlanOptions, PlanRequest, Region, make_plan
+from __future__ import annotations
 
-__all__ = [
-    "Box",
-    "CreateBoxesResult",
-    "ModelKind",
-    "Plan",
-    "PlanOptions",
-    "PlanRequest",
-    "Region",
-    "WkgtError",
-    "__version__",
-    "create_boxes",
-    "make_plan",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .errors import WkgtError
+    from .create_job import CreateBoxesResult, create_boxes
+    from .planner import Box, ModelKind, Plan, PlanOptions, PlanRequest, Region, make_plan
+    from .tissue_plan import TissueOptions
+
+_EXPORTS = {
+    "CreateBoxesResult": ".create_job",
+    "create_boxes": ".create_job",
+    "TissueOptions": ".tissue_plan",
+    "WkgtError": ".errors",
+    "Box": ".planner",
+    "ModelKind": ".planner",
+    "Plan": ".planner",
+    "PlanOptions": ".planner",
+    "PlanRequest": ".planner",
+    "Region": ".planner",
+    "make_plan": ".planner",
+}
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'wkgt' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 
-from ..create_boxes import CreateBoxesResult, create_boxes
-from ..tissue_plan import TissueOptions
+from ..errors import InvalidInput
 from . import options as o
 from .output import print_json, stderr, stdout
 from .render import print_plan, print_warnings
 
+if TYPE_CHECKING:
+    from ..create_job import CreateBoxesResult
+
 WRITER = "Annotation options"
+TASKS = "Task options"
 
 
 def main(
@@ -50,8 +53,24 @@ def main(
     avoid_previous: o.AvoidPreviousOption = False,
     gap_nm: o.GapOption = None,
     preview: o.PreviewOption = None,
+    as_tasks: Annotated[bool, typer.Option("--as-tasks", help="Create one task per box instead of an annotation.", rich_help_panel=TASKS)] = False,
+    project: Annotated[Optional[str], typer.Option(help="Existing project for --as-tasks.", rich_help_panel=TASKS, show_default=False)] = None,
+    task_type: Annotated[Optional[str], typer.Option(metavar="ID|SUMMARY", help="Existing task type for --as-tasks.", rich_help_panel=TASKS, show_default=False)] = None,
+    instances: Annotated[int, typer.Option(help="Annotators per task.", rich_help_panel=TASKS)] = 1,
+    experience: Annotated[Optional[str], typer.Option(metavar="DOMAIN=VALUE", help="Experience an annotator needs (default: task type, 0).", rich_help_panel=TASKS, show_default=False)] = None,
 ) -> None:
-    """Plan boxes for a dataset and create them as named boxes in a new annotation."""
+    """Plan boxes for a dataset and create them as named boxes in a new annotation (or as tasks)."""
+    from ..create_job import TaskOptions, create_boxes
+    from ..tissue_plan import TissueOptions
+    from ..writer.tasks import parse_experience
+
+    tasks = None
+    if as_tasks:
+        if not project or not task_type:
+            raise InvalidInput("--as-tasks needs --project and --task-type")
+        tasks = TaskOptions(project, task_type, instances, parse_experience(experience) if experience else None)
+    elif project or task_type or experience:
+        raise InvalidInput("--project, --task-type and --experience go with --as-tasks")
     planning = o.PlanningOptions(
         model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed
     )
@@ -79,6 +98,7 @@ def main(
         avoid_previous=avoid_previous,
         gap_nm=gap_nm,
         preview=preview,
+        as_tasks=tasks,
     )
     report(result, as_json=json)
 
@@ -97,6 +117,14 @@ def report(result: CreateBoxesResult, *, as_json: bool) -> None:
 
 
 def summary_line(result: CreateBoxesResult) -> str:
+    if result.tasks is not None:
+        tasks = result.tasks
+        where = f"project {tasks.project}, task type {tasks.task_type}"
+        if tasks.status == "dry-run":
+            existing = len(tasks.task_ids)
+            return f"dry run: would create {len(tasks.tasks) - existing} task(s) in {where} ({existing} exist already)"
+        verb = "created" if tasks.status == "created" else "exist already (same job)"
+        return f"{len(tasks.task_ids)} task(s) {verb} in {where}: {', '.join(tasks.task_ids)}"
     if result.status == "dry-run":
         return f"dry run: nothing written ({len(result.plan.boxes)} boxes planned on {result.dataset.name}/{result.layer})"
     if result.status == "saved":

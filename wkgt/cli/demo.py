@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from ..create_boxes import create_boxes
-from ..planner import PlanOptions
 from .create_boxes import report
 from .output import stderr, stdout
 
@@ -21,6 +19,8 @@ def main(
     from wkgt_sandbox import run_sandbox
 
     from ..client.sdk import webknossos
+    from ..create_job import create_boxes
+    from ..planner import PlanOptions
 
     console = stderr if json else stdout
     with run_sandbox() as sandbox:

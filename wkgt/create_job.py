@@ -1,4 +1,4 @@
-"""The main job as a function: from a dataset to a new annotation full of boxes."""
+"""The main job (``wkgt create-boxes``) as a function: from a dataset to a new annotation full of boxes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any, Literal
 import attrs
 
 from .avoid import DEFAULT_GAP_NM, gap_voxels, gather_avoided
-from .client import DatasetFacts, RetryPolicy, Session, parse_dataset_ref, read_local_dataset, resolve_server
+from .checker import check_boxes
+from .client import DatasetFacts, LayerFacts, RetryPolicy, Session, parse_dataset_ref, read_local_dataset, resolve_server
 from .client.config import DEFAULT_TIMEOUT_S, normalize_url
 from .client.imagery import coarsest_mag, local_reader, remote_reader
 from .errors import InvalidInput
@@ -29,8 +30,20 @@ from .writer import (
     run_key,
     upload,
 )
+from .writer.tasks import TaskResult, create_tasks
 
 Status = Literal["dry-run", "created", "exists", "saved"]
+PLANNER_WARNS_ALREADY = frozenset({"total-volume", "few-boxes", "few-voxels", "not-multiple"})
+
+
+@attrs.frozen
+class TaskOptions:
+    """``--as-tasks``: one task per box in an existing project and task type."""
+
+    project: str
+    task_type: str
+    instances: int = 1
+    experience: tuple[str, int] | None = None
 
 
 @attrs.frozen
@@ -46,6 +59,7 @@ class CreateBoxesResult:
     annotation: AnnotationRef | None = None
     output: Path | None = None
     preview: Path | None = None
+    tasks: TaskResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """``wkgt plan --json`` plus the dataset, each box's ``url``, ``annotation`` and ``status``."""
@@ -68,6 +82,8 @@ class CreateBoxesResult:
             output=str(self.output) if self.output else None,
             preview=str(self.preview) if self.preview else None,
         )
+        if self.tasks is not None:
+            data["tasks"] = self.tasks.to_dict()
         return data
 
 
@@ -91,6 +107,7 @@ def create_boxes(
     avoid_previous: bool = False,
     gap_nm: float | None = None,
     preview: Path | None = None,
+    as_tasks: TaskOptions | None = None,
 ) -> CreateBoxesResult:
     """Plan boxes for ``dataset`` (name, id, viewer URL or local path) and write them.
 
@@ -101,12 +118,13 @@ def create_boxes(
     Boxes go only where the coarsest mag shows tissue (``tissue``; ``tissue.check=False``
     turns it off) and keep ``gap_nm`` clear of the boxes of the annotations in ``avoid`` and,
     with ``avoid_previous``, of every earlier wkgt annotation of the dataset. ``preview``
-    names a PNG to draw the plan into.
+    names a PNG to draw the plan into. ``as_tasks`` creates one task per box instead of an
+    annotation. A plan that fails ``wkgt check`` is never written.
     """
     ref = parse_dataset_ref(dataset, organization)
     if ref.local_path is not None:
-        if avoid or avoid_previous:
-            raise InvalidInput("--avoid and --avoid-previous need a dataset on a server (they read its annotations)")
+        if avoid or avoid_previous or as_tasks:
+            raise InvalidInput("--avoid, --avoid-previous and --as-tasks need a dataset on a server")
         return _local_job(ref.local_path, options, layer, name, dry_run, fallback_segmentation, output, tissue, preview)
     if output is not None:
         raise InvalidInput("--output is for local datasets; on a server the boxes go into a new annotation")
@@ -129,9 +147,10 @@ def create_boxes(
         avoided=avoided,
         gap=gap if avoided else 0,
     )
+    plan = checked(plan, facts, chosen, options)
     if preview is not None:
         render_preview(plan, preview, tissue_map)
-    key = run_key(config.url, facts, chosen, options, _run_kind(tissue, avoided))
+    key = run_key(config.url, facts, chosen, options, _run_kind(tissue, avoided, as_tasks))
     view_urls = tuple(
         dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in plan.boxes
     )
@@ -142,6 +161,19 @@ def create_boxes(
             urls = tuple(annotation_url(config.url, annotation.id, box, facts.voxel_size_nm) for box in plan.boxes)
         return CreateBoxesResult(plan, facts, chosen.name, status, key, urls, annotation, preview=preview)
 
+    if as_tasks is not None:
+        tasks = create_tasks(
+            session,
+            plan,
+            facts,
+            project=as_tasks.project,
+            task_type=as_tasks.task_type,
+            instances=as_tasks.instances,
+            experience=as_tasks.experience,
+            run_key=key,
+            dry_run=dry_run,
+        )
+        return attrs.evolve(result(tasks.status), tasks=tasks)
     if dry_run:
         return result("dry-run")
     with job_lock(key):
@@ -176,9 +208,10 @@ def _local_job(
         tissue_mag=coarsest_mag(chosen.mags),
         options=tissue,
     )
+    plan = checked(plan, facts, chosen, options)
     if preview is not None:
         render_preview(plan, preview, tissue_map)
-    key = run_key(None, facts, chosen, options, _run_kind(tissue, ()))
+    key = run_key(None, facts, chosen, options, _run_kind(tissue, (), None))
     none_urls = tuple(None for _ in plan.boxes)
     if dry_run:
         return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls, preview=preview)
@@ -195,9 +228,28 @@ def _local_job(
     return CreateBoxesResult(plan, facts, chosen.name, "saved", key, none_urls, output=output, preview=preview)
 
 
-def _run_kind(tissue: TissueOptions, avoided: Sequence[AvoidedBox]) -> str:
-    """The run key's job kind: what else decided where the boxes went (tissue check, earlier boxes)."""
-    kind = "annotation"
+def checked(plan: Plan, facts: DatasetFacts, layer: LayerFacts, options: PlanOptions) -> Plan:
+    """Run ``wkgt check``'s rules on a plan: refuse one with errors, keep the new warnings."""
+    report = check_boxes(
+        plan.boxes,
+        voxel_size_nm=facts.voxel_size_nm,
+        mag=plan.mag_vec,
+        available_mags=layer.mags,
+        dataset_bbox=layer.bbox,
+        volume_bbox=None,
+        model=plan.model,
+        object_size_nm=options.object_size_nm,
+        min_voxel_size_nm=options.min_voxel_size_nm,
+    )
+    if not report.ok:
+        raise InvalidInput(f"the plan fails the training check, nothing written: {report.errors[0].message}")
+    extra = tuple(f.message for f in report.warnings if f.code not in PLANNER_WARNS_ALREADY)
+    return attrs.evolve(plan, warnings=plan.warnings + extra) if extra else plan
+
+
+def _run_kind(tissue: TissueOptions, avoided: Sequence[AvoidedBox], as_tasks: TaskOptions | None) -> str:
+    """The run key's job kind: what the job writes, and what else decided where the boxes went."""
+    kind = "annotation" if as_tasks is None else f"tasks:{as_tasks.project}/{as_tasks.task_type}"
     if tissue.check:
         kind += f";tissue>={tissue.min_tissue:g}"
     if avoided:
