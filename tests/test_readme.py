@@ -32,16 +32,24 @@ def test_worked_examples_print_what_the_readme_shows(capsys):
             assert " ".join(prefix.split()) in " ".join(out.split()), prefix
 
 
-def test_server_section_commands_run_against_the_sandbox(sandbox, monkeypatch, capsys):
+def test_server_commands_run_against_the_sandbox(sandbox, monkeypatch, capsys, tmp_path):
+    """Every create-boxes and check command of the README, in order, with the sandbox as server."""
     monkeypatch.setenv("WK_URL", sandbox.url)
     monkeypatch.setenv("WK_TOKEN", sandbox.token)
-    lines = [l.split("#")[0].strip() for l in README.splitlines() if l.startswith(".venv/bin/wkgt create-boxes")]
-    assert len(lines) == 3
+    lines = [
+        line.split("#")[0].strip()
+        for line in README.splitlines()
+        if line.startswith((".venv/bin/wkgt create-boxes", ".venv/bin/wkgt check"))
+    ]
+    assert len(lines) == 6
     for line in lines:
-        argv = shlex.split(line.replace("$WK_URL", sandbox.url))[1:]
+        annotation_id = next(iter(sandbox.state.annotations), "")
+        argv = shlex.split(line.replace("$WK_URL", sandbox.url).replace("<id>", annotation_id))[1:]
         assert run(argv) == 0, line
-    # the viewer-URL form names the same dataset, so it is the same job: a safe rerun
-    assert len(sandbox.state.annotations) == 1
+    # the viewer-URL form names the same dataset as the name form: a safe rerun, no new annotation
+    assert len(sandbox.state.annotations) == 2
+    assert (tmp_path / "round2.png").is_file()
+    assert len(sandbox.state.tasks) > 0
 
 
 def test_sandbox_token_in_readme_is_the_sandbox_default():
