@@ -32,7 +32,7 @@ import numpy as np
 os.environ.setdefault("WEBKNOSSOS_SKIP_VERSION_CHECK", "True")
 os.environ.setdefault("WEBKNOSSOS_SHOWED_IMAGE_READER_IMPORT_WARNING", "True")
 
-from wkgt.planner import PlanRequest, Region, make_plan  # noqa: E402
+from wkgt.planner import PlanOptions, PlanRequest, Region, make_plan  # noqa: E402
 from wkgt.planner.placement import measure_spread  # noqa: E402
 from wkgt.tissue import TissueMap, array_reader, score_region  # noqa: E402
 from wkgt.tissue_plan import TissueOptions, plan_boxes  # noqa: E402
@@ -66,7 +66,7 @@ def bench(name: str, voxel_size, region: Region, count: int, seeds: int) -> None
     times, ours, theirs, placed = [], [], [], []
     for seed in range(seeds):
         start = time.perf_counter()
-        plan = make_plan(PlanRequest(voxel_size, MAGS, region, count=count, seed=seed))
+        plan = make_plan(PlanRequest(voxel_size, MAGS, region, PlanOptions(count=count, seed=seed)))
         times.append(time.perf_counter() - start)
         ours.append(plan.spread.ratio)
         corners = webknossos_dialog_boxes(region, plan.box_size_mag1, plan.mag_vec, count, seed)
@@ -113,7 +113,7 @@ def bench_partial_tissue(seeds: int = 10, count: int = 20) -> dict[str, float]:
     shares: dict[str, list[float]] = {"wkgt (tissue check)": [], "wkgt (--no-tissue-check)": [], "WEBKNOSSOS dialog": []}
     fractions: dict[str, list[float]] = {k: [] for k in shares}
     for seed in range(seeds):
-        request = PlanRequest(PARTIAL_VOXEL, PARTIAL_MAGS, PARTIAL_BBOX, count=count, seed=seed)
+        request = PlanRequest(PARTIAL_VOXEL, PARTIAL_MAGS, PARTIAL_BBOX, PlanOptions(count=count, seed=seed))
         checked, _ = plan_boxes(request, reader=reader, tissue_mag=COARSE)
         unchecked = make_plan(request)
         corners = {
@@ -175,7 +175,7 @@ def bench_spread_on_tissue(seeds: int = 5, count: int = 20) -> None:
     data = read_partial_tissue()
     ratios = []
     for seed in range(seeds):
-        request = PlanRequest(PARTIAL_VOXEL, PARTIAL_MAGS, PARTIAL_BBOX, count=count, seed=seed)
+        request = PlanRequest(PARTIAL_VOXEL, PARTIAL_MAGS, PARTIAL_BBOX, PlanOptions(count=count, seed=seed))
         plan, _ = plan_boxes(request, reader=array_reader(data), tissue_mag=COARSE, options=TissueOptions())
         corners = np.array([b.topleft for b in plan.boxes])
         ratios.append(measure_spread(corners, plan.box_size_mag1, plan.region, PARTIAL_VOXEL).ratio)

@@ -3,7 +3,7 @@
 import pytest
 
 from wkgt.errors import InvalidInput
-from wkgt.planner import ModelKind, Region, choose_box_size, choose_mag, make_plan, PlanRequest
+from wkgt.planner import ModelKind, PlanOptions, PlanRequest, Region, choose_box_size, choose_mag, make_plan
 from wkgt.planner.plan import choose_count
 
 L4_MAGS = ((1, 1, 1), (2, 2, 1), (4, 4, 1), (8, 8, 2), (16, 16, 4))
@@ -91,16 +91,14 @@ def test_box_size_override_checked():
 def test_count_default_and_overrides():
     request = PlanRequest((11.24, 11.24, 30), L4_MAGS, Region((0, 0, 0), (4096, 4096, 1024)))
     assert choose_count(269_314, request)[0] == 19  # 19 × 269,314 ≥ 5 M > 18 × 269,314
-    import attrs
-
-    assert choose_count(269_314, attrs.evolve(request, count=7))[0] == 7
-    assert choose_count(269_314, attrs.evolve(request, total_voxels=8_000_000))[0] == 30
+    assert choose_count(269_314, request.with_options(count=7))[0] == 7
+    assert choose_count(269_314, request.with_options(total_voxels=8_000_000))[0] == 30
     with pytest.raises(InvalidInput):
-        choose_count(269_314, attrs.evolve(request, count=3, total_voxels=5))
+        choose_count(269_314, request.with_options(count=3, total_voxels=5))
 
 
 def test_count_and_total_warnings():
-    plan = make_plan(PlanRequest((11.24, 11.24, 30), L4_MAGS, Region((0, 0, 0), (4096, 4096, 1024)), count=3))
+    plan = make_plan(PlanRequest((11.24, 11.24, 30), L4_MAGS, Region((0, 0, 0), (4096, 4096, 1024)), PlanOptions(count=3)))
     assert any("test set" in w for w in plan.warnings)
     assert any("outside the recommended" in w for w in plan.warnings)
     plan = make_plan(PlanRequest((11.24, 11.24, 30), L4_MAGS, Region((0, 0, 0), (4096, 4096, 1024))))

@@ -63,7 +63,7 @@ class PlanOptions:
 
     def request(self, voxel_size_nm: Vec3f, mags: Sequence[Vec3], bbox: Region) -> PlanRequest:
         """Combine these choices with a layer's facts."""
-        return PlanRequest(voxel_size_nm, tuple(mags), bbox, **attrs.asdict(self, recurse=False))
+        return PlanRequest(voxel_size_nm, tuple(mags), bbox, self)
 
     def to_dict(self) -> dict[str, Any]:
         return _converter.unstructure(self)
@@ -71,23 +71,17 @@ class PlanOptions:
 
 @attrs.frozen
 class PlanRequest:
-    """Everything the planner needs: a layer's facts and the user's choices (mag-1 voxels)."""
+    """Everything the planner needs: a layer's facts (mag-1 voxels) and the user's choices."""
 
     voxel_size_nm: Vec3f
     mags: tuple[Vec3, ...]
     bbox: Region
-    model: ModelKind = ModelKind.NEURONS
-    mag: Vec3 | None = None
-    object_size_nm: float | None = None
-    min_voxel_size_nm: float | None = None
-    box_edge_nm: float | None = None
-    box_size: Vec3 | None = None
-    count: int | None = None
-    total_voxels: int | None = None
-    roi: Region | None = None
-    margin: int = 0
-    seed: int = DEFAULT_SEED
+    options: PlanOptions = PlanOptions()
     rules: GuideRules = DEFAULT_RULES
+
+    def with_options(self, **changes: Any) -> PlanRequest:
+        """The same request with some choices changed, e.g. ``request.with_options(seed=1)``."""
+        return attrs.evolve(self, options=attrs.evolve(self.options, **changes))
 
 
 @attrs.frozen
@@ -203,18 +197,18 @@ _converter = _make_converter()
 
 def choose_count(box_voxels: int, request: PlanRequest) -> tuple[int, str]:
     """How many boxes: the user's count, or the fewest reaching the total volume."""
-    rules = request.rules
-    if request.count is not None and request.total_voxels is not None:
+    rules, options = request.rules, request.options
+    if options.count is not None and options.total_voxels is not None:
         raise InvalidInput("give --count or --total-voxels, not both")
-    if request.count is not None:
-        if request.count < 1:
-            raise InvalidInput(f"--count must be at least 1, got {request.count}")
-        return request.count, "given with --count"
-    target = rules.min_total_voxels if request.total_voxels is None else request.total_voxels
+    if options.count is not None:
+        if options.count < 1:
+            raise InvalidInput(f"--count must be at least 1, got {options.count}")
+        return options.count, "given with --count"
+    target = rules.min_total_voxels if options.total_voxels is None else options.total_voxels
     if target < 1:
         raise InvalidInput(f"--total-voxels must be positive, got {target}")
     count = math.ceil(target / box_voxels)
-    source = "--total-voxels" if request.total_voxels is not None else "the guide's minimum"
+    source = "--total-voxels" if options.total_voxels is not None else "the guide's minimum"
     return count, f"fewest boxes reaching {target:,} voxels ({source})"
 
 
@@ -237,14 +231,14 @@ def count_warnings(count: int, box_voxels: int, rules: GuideRules) -> list[str]:
 
 def planning_region(request: PlanRequest) -> Region:
     """The layer box, or the ROI (checked to lie inside it), shrunk by the margin."""
-    region = request.bbox
-    if request.roi is not None:
-        if not request.bbox.contains(request.roi):
-            raise InvalidInput(f"--roi {request.roi} is not inside the layer's bounding box {request.bbox}")
-        region = request.roi
-    if request.margin < 0:
-        raise InvalidInput(f"--margin must not be negative, got {request.margin}")
-    return region.shrunk(request.margin) if request.margin else region
+    region, roi, margin = request.bbox, request.options.roi, request.options.margin
+    if roi is not None:
+        if not request.bbox.contains(roi):
+            raise InvalidInput(f"--roi {roi} is not inside the layer's bounding box {request.bbox}")
+        region = roi
+    if margin < 0:
+        raise InvalidInput(f"--margin must not be negative, got {margin}")
+    return region.shrunk(margin) if margin else region
 
 
 def make_plan(
@@ -252,44 +246,43 @@ def make_plan(
     *,
     occupied: Sequence[tuple[Vec3, Vec3]] = (),
     gap: int = 0,
-    candidate_filter: CandidateFilter | None = None,
     name_prefix: str = "GT",
     filter_for_box: Callable[[Vec3, Vec3], CandidateFilter] | None = None,
 ) -> Plan:
     """Choose mag, box size and count, and place the boxes (pure; same request → same plan).
 
-    ``filter_for_box(box_size_mag1, mag)`` builds the ``candidate_filter`` once the box size
-    is known (e.g. a tissue check, which depends on the box size).
+    ``filter_for_box(box_size_mag1, mag)`` builds the filter of candidate corners once the box
+    size is known (e.g. the tissue check, whose verdict depends on the box size).
     """
+    options = request.options
     mag = choose_mag(
         request.voxel_size_nm,
         request.mags,
-        request.model,
-        mag=request.mag,
-        object_size_nm=request.object_size_nm,
-        min_voxel_size_nm=request.min_voxel_size_nm,
+        options.model,
+        mag=options.mag,
+        object_size_nm=options.object_size_nm,
+        min_voxel_size_nm=options.min_voxel_size_nm,
         rules=request.rules,
     )
     size = choose_box_size(
         mag.effective_voxel_size_nm,
-        request.model,
-        box_size=request.box_size,
-        box_edge_nm=request.box_edge_nm,
+        options.model,
+        box_size=options.box_size,
+        box_edge_nm=options.box_edge_nm,
         rules=request.rules,
     )
     box_voxels = math.prod(size.size)
     count, count_reason = choose_count(box_voxels, request)
     region = planning_region(request)
     box_mag1: Vec3 = tuple(s * m for s, m in zip(size.size, mag.mag))  # type: ignore[assignment]
-    if filter_for_box is not None and candidate_filter is None:
-        candidate_filter = filter_for_box(box_mag1, mag.mag)
+    candidate_filter = filter_for_box(box_mag1, mag.mag) if filter_for_box is not None else None
     corners = place_boxes(
         region,
         box_mag1,
         mag.mag,
         request.voxel_size_nm,
         count,
-        request.seed,
+        options.seed,
         occupied=occupied,
         gap=gap,
         candidate_filter=candidate_filter,
@@ -301,7 +294,7 @@ def make_plan(
         for i, corner in enumerate(corners, start=1)
     )
     return Plan(
-        model=request.model,
+        model=options.model,
         voxel_size_nm=tuple(float(v) for v in request.voxel_size_nm),  # type: ignore[arg-type]
         available_mags=tuple(format_mag(m) for m in request.mags),
         mag=format_mag(mag.mag),
@@ -311,7 +304,7 @@ def make_plan(
         box_size_reason=size.reason,
         count_reason=count_reason,
         region=region,
-        seed=request.seed,
+        seed=options.seed,
         spread=measure_spread(corners, box_mag1, region, request.voxel_size_nm),
         boxes=boxes,
         warnings=(*mag.warnings, *size.warnings, *count_warnings(count, box_voxels, request.rules)),
