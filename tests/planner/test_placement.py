@@ -118,7 +118,7 @@ mags_strategy = st.sampled_from([
 ])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     voxel_size=st.tuples(*[st.floats(2, 40)] * 3),
     mags=mags_strategy,
