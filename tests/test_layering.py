@@ -1,0 +1,51 @@
+"""The layers stay visible: product code never imports the sandbox, the planner does no I/O,
+and the command line starts without the webknossos SDK."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+from .conftest import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "wkgt"
+# only these CLI commands start the sandbox, on purpose, and import it inside the command
+SANDBOX_COMMANDS = {PACKAGE / "cli" / "sandbox.py", PACKAGE / "cli" / "demo.py"}
+# (the planner may use the SDK's value types, e.g. Box.to_bounding_box(); it never talks to a server)
+IO_MODULES = {"httpx", "wkgt_sandbox", "socket", "requests", "urllib.request", "filelock", "wkgt.client", "wkgt.writer"}
+
+
+def imported_modules(path) -> set[str]:
+    """Absolute names of everything a module imports (relative imports resolved)."""
+    package = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts[:-1])
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(p for p in (base, node.module or "") if p)
+            names.add(module)
+    return names
+
+
+def test_product_code_never_imports_the_sandbox():
+    offenders = [
+        str(path.relative_to(REPO_ROOT))
+        for path in PACKAGE.rglob("*.py")
+        if path not in SANDBOX_COMMANDS and any(m.split(".")[0] == "wkgt_sandbox" for m in imported_modules(path))
+    ]
+    assert offenders == []
+
+
+def test_planner_does_no_io():
+    for path in (PACKAGE / "planner").rglob("*.py"):
+        modules = imported_modules(path)
+        assert not {m for m in modules if any(m == io or m.startswith(io + ".") for io in IO_MODULES)}, path
+
+
+def test_cli_and_package_start_without_webknossos():
+    code = "import sys, wkgt, wkgt.cli; print(sorted(m for m in ('webknossos', 'wkgt_sandbox', 'PIL', 'cluster_tools') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
