@@ -14,7 +14,7 @@ README = (REPO_ROOT / "README.md").read_text()
 
 def test_first_three_commands_install_run_and_test():
     block = re.search(r"```bash\n(.*?)```", README, re.S).group(1).splitlines()
-    assert block[0].startswith("python3 -m venv .venv && .venv/bin/pip install -e")
+    assert block[0].startswith("python3 -m venv .venv && ") and '.venv/bin/pip install -e ".[test]"' in block[0]
     assert block[1].split("#")[0].strip() == ".venv/bin/wkgt demo"
     assert block[2].split("#")[0].strip() == ".venv/bin/pytest"
     ci = (REPO_ROOT / ".ci" / "run").read_text()
