@@ -114,28 +114,21 @@ def max_fitting(region: Region, box_size_mag1: Vec3, mag: Vec3) -> int:
     return int(np.prod(per_axis))
 
 
-def _random_candidates(
-    first: np.ndarray, last: np.ndarray, mag: np.ndarray, n: int, rng: np.random.Generator
+def _grid_candidates(
+    first: np.ndarray, last: np.ndarray, step: np.ndarray, n: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Up to ``n`` distinct mag-aligned corners drawn uniformly (all of them when fewer)."""
-    steps = (last - first) // mag + 1
-    if float(np.prod(steps.astype(float))) <= n:
-        index = np.indices(steps).reshape(3, -1).T
-    else:
-        index = np.unique(rng.integers(0, steps, size=(n, 3)), axis=0)
-    return first + index * mag
+    """Up to ``n`` distinct corners of the grid ``first + k * step`` (≤ ``last``), drawn
+    uniformly; all of them when the grid has no more than ``n``.
 
-
-def _lattice_candidates(
-    first: np.ndarray, last: np.ndarray, box: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """Corners of the densest packing grid (disjoint by construction), subsampled if huge."""
-    counts = (last - first) // box + 1
-    if float(np.prod(counts.astype(float))) <= MAX_LATTICE_CANDIDATES:
+    With ``step = mag`` these are all mag-aligned corners; with ``step = box size`` the
+    corners of the densest packing, disjoint by construction.
+    """
+    counts = (last - first) // step + 1
+    if float(np.prod(counts.astype(float))) <= n:
         index = np.indices(counts).reshape(3, -1).T
     else:
-        index = np.unique(rng.integers(0, counts, size=(MAX_LATTICE_CANDIDATES, 3)), axis=0)
-    return first + index * box
+        index = np.unique(rng.integers(0, counts, size=(n, 3)), axis=0)
+    return first + index * step
 
 
 class _Geometry:
@@ -332,8 +325,8 @@ def place_boxes(
     n_candidates = max(MIN_CANDIDATES, CANDIDATES_PER_BOX * count)
     placed = np.empty((0, 3), dtype=np.int64)
     for make in (
-        lambda: _random_candidates(geo.first, geo.last, geo.mag, n_candidates, rng),
-        lambda: _lattice_candidates(geo.first, geo.last, geo.box, rng),
+        lambda: _grid_candidates(geo.first, geo.last, geo.mag, n_candidates, rng),
+        lambda: _grid_candidates(geo.first, geo.last, geo.box, MAX_LATTICE_CANDIDATES, rng),
     ):
         corners = make()
         if candidate_filter is not None:
