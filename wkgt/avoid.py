@@ -11,7 +11,7 @@ from .client.facts import DatasetFacts
 from .client.session import Session
 from .errors import InvalidInput
 from .planner.plan import AvoidedBox
-from .planner.vectors import Vec3, Vec3f
+from .planner.vectors import Vec3f
 from .writer.annotation import find_run_key
 
 DEFAULT_GAP_NM = 250.0
@@ -60,7 +60,3 @@ def gather_avoided(
                 seen[info.id] = annotation
     return tuple(box for annotation in seen.values() for box in _boxes_of(annotation))
 
-
-def occupied(boxes: Sequence[AvoidedBox]) -> list[tuple[Vec3, Vec3]]:
-    """The planner's ``occupied`` argument."""
-    return [(box.topleft, box.size) for box in boxes]
