@@ -10,7 +10,6 @@ table; boxes of earlier rounds are grey.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -207,10 +206,3 @@ def _draw_scale_bar(draw: Any, lay: PreviewLayout, font: Any, unit: str) -> None
     label = f"{lay.scale_bar_um:g} {unit}"
     draw.text((x0 + length_px + 8, y0 - 5), label, fill=TEXT, font=font)
 
-
-def preview_boxes(layout_: PreviewLayout, boxes: Sequence[Any]) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    """Pixel rectangles (top-left, bottom-right) of boxes in the top view (for checks)."""
-    return [
-        (layout_.xy(b.topleft[0], b.topleft[1]), layout_.xy(b.topleft[0] + b.size[0], b.topleft[1] + b.size[1]))
-        for b in boxes
-    ]

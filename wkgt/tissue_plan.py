@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import numpy as np
@@ -27,7 +27,6 @@ from .planner.plan import (
 from .planner.vectors import Vec3, format_mag
 from .tissue import DEFAULT_CHUNK_VOXELS, DEFAULT_MIN_TISSUE, TissueMap, score_region
 
-Strategy = Literal["multiprocessing", "slurm", "kubernetes", "dask", "sequential"]
 STRATEGIES: tuple[str, ...] = ("multiprocessing", "slurm", "kubernetes", "dask", "sequential")
 
 

@@ -8,7 +8,7 @@ import attrs
 
 from ..errors import InvalidInput, NotFound
 from ..planner.placement import Region
-from ..planner.vectors import Vec3, Vec3f, format_mag
+from ..planner.vectors import Vec3, Vec3f
 
 
 @attrs.frozen
@@ -20,9 +20,6 @@ class LayerFacts:
     dtype: str
     bbox: Region
     mags: tuple[Vec3, ...]
-
-    def mags_text(self) -> str:
-        return ", ".join(format_mag(m) for m in self.mags)
 
 
 @attrs.frozen

@@ -139,7 +139,6 @@ class _Geometry:
         self.first, self.last = aligned_corner_range(region, tuple(box), tuple(mag))
         self.lo_nm = np.asarray(region.topleft) * voxel_size
         self.hi_nm = np.asarray(region.end) * voxel_size
-        self.half_diagonal_nm = float(np.linalg.norm(box * voxel_size))
 
     def centres(self, corners: np.ndarray) -> np.ndarray:
         return (corners + self.box / 2) * self.voxel_size

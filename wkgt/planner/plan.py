@@ -21,7 +21,7 @@ from .box_size import choose_box_size
 from .mag_choice import choose_mag
 from .placement import CandidateFilter, Region, Spread, measure_spread, place_boxes
 from .rules import DEFAULT_RULES, GuideRules, ModelKind
-from .vectors import Vec3, Vec3f, format_mag, format_vec
+from .vectors import Vec3, Vec3f, format_mag
 
 DEFAULT_SEED = 0
 
