@@ -29,10 +29,15 @@ def _boxes_of(annotation: AnnotationBoxes) -> list[AvoidedBox]:
 
 
 def gather_avoided(
-    session: Session, dataset: DatasetFacts, refs: Sequence[str] = (), previous: bool = False
+    session: Session,
+    dataset: DatasetFacts,
+    refs: Sequence[str] = (),
+    previous: bool = False,
+    own_key: str | None = None,
 ) -> tuple[AvoidedBox, ...]:
     """User and task boxes of the annotations named in ``refs`` (ids or URLs) and, with
-    ``previous``, of every readable annotation an earlier wkgt run made for ``dataset``.
+    ``previous``, of every readable annotation an earlier wkgt run made for ``dataset``,
+    except those of the job with run key ``own_key`` (a rerun must plan the same boxes).
 
     One request per named annotation; ``previous`` adds one listing and one download per
     wkgt annotation (the listing does not say which dataset an annotation belongs to).
@@ -53,7 +58,8 @@ def gather_avoided(
         seen[ref.id] = annotation
     if previous:
         for info in session.annotations():
-            if info.id in seen or find_run_key(info.description) is None:
+            key = find_run_key(info.description)
+            if info.id in seen or key is None or key == own_key:
                 continue
             annotation = read_annotation(session, info.id)
             if dataset.id is not None and annotation.dataset_id == dataset.id:

@@ -13,9 +13,9 @@ from .checker import check_boxes
 from .client import DatasetFacts, LayerFacts, RetryPolicy, Session, parse_dataset_ref, read_local_dataset, resolve_server
 from .client.config import DEFAULT_TIMEOUT_S, normalize_url
 from .client.imagery import coarsest_mag, local_reader, remote_reader
-from .errors import InvalidInput
+from .client.annotations import parse_annotation_ref
+from .errors import InvalidInput, NotFound
 from .planner import Plan, PlanOptions
-from .planner.plan import AvoidedBox
 from .preview import render_preview
 from .tissue_plan import TissueOptions, plan_boxes
 from .writer import (
@@ -138,7 +138,11 @@ def create_boxes(
     facts = session.dataset(ref)
     chosen = facts.layer(layer)
     gap = gap_voxels(DEFAULT_GAP_NM if gap_nm is None else gap_nm, facts.voxel_size_nm)
-    avoided = gather_avoided(session, facts, avoid, avoid_previous) if (avoid or avoid_previous) else ()
+    if as_tasks is None:
+        _require_segmentation(facts, fallback_segmentation)
+    key = run_key(config.url, facts, chosen, options, _run_kind(tissue, avoid, avoid_previous, as_tasks))
+    # this job's own earlier annotations are not "previous rounds": a rerun plans the same boxes
+    avoided = gather_avoided(session, facts, avoid, avoid_previous, own_key=key) if (avoid or avoid_previous) else ()
     plan, tissue_map = plan_boxes(
         options.request(facts.voxel_size_nm, chosen.mags, chosen.bbox),
         reader=remote_reader(session, facts, chosen) if tissue.check else None,
@@ -150,7 +154,6 @@ def create_boxes(
     plan = checked(plan, facts, chosen, options)
     if preview is not None:
         render_preview(plan, preview, tissue_map)
-    key = run_key(config.url, facts, chosen, options, _run_kind(tissue, avoided, as_tasks))
     view_urls = tuple(
         dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in plan.boxes
     )
@@ -201,6 +204,7 @@ def _local_job(
     preview: Path | None = None,
 ) -> CreateBoxesResult:
     facts = read_local_dataset(path)
+    _require_segmentation(facts, fallback_segmentation)
     chosen = facts.layer(layer)
     plan, tissue_map = plan_boxes(
         options.request(facts.voxel_size_nm, chosen.mags, chosen.bbox),
@@ -211,7 +215,7 @@ def _local_job(
     plan = checked(plan, facts, chosen, options)
     if preview is not None:
         render_preview(plan, preview, tissue_map)
-    key = run_key(None, facts, chosen, options, _run_kind(tissue, (), None))
+    key = run_key(None, facts, chosen, options, _run_kind(tissue, (), False, None))
     none_urls = tuple(None for _ in plan.boxes)
     if dry_run:
         return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls, preview=preview)
@@ -226,6 +230,12 @@ def _local_job(
     output.parent.mkdir(parents=True, exist_ok=True)
     annotation.save(output)
     return CreateBoxesResult(plan, facts, chosen.name, "saved", key, none_urls, output=output, preview=preview)
+
+
+def _require_segmentation(facts: DatasetFacts, fallback_segmentation: bool) -> None:
+    """Fail early (dry-runs too) when ``--fallback-segmentation`` has nothing to fall back on."""
+    if fallback_segmentation and not facts.segmentation_layers():
+        raise NotFound(f"dataset {facts.name} has no segmentation layer for --fallback-segmentation")
 
 
 def checked(plan: Plan, facts: DatasetFacts, layer: LayerFacts, options: PlanOptions) -> Plan:
@@ -247,11 +257,14 @@ def checked(plan: Plan, facts: DatasetFacts, layer: LayerFacts, options: PlanOpt
     return attrs.evolve(plan, warnings=plan.warnings + extra) if extra else plan
 
 
-def _run_kind(tissue: TissueOptions, avoided: Sequence[AvoidedBox], as_tasks: TaskOptions | None) -> str:
-    """The run key's job kind: what the job writes, and what else decided where the boxes went."""
+def _run_kind(tissue: TissueOptions, avoid: Sequence[str], avoid_previous: bool, as_tasks: TaskOptions | None) -> str:
+    """The run key's job kind: what the job writes, and the options that decide where boxes go
+    besides the plan's (the tissue check, the annotations to avoid)."""
     kind = "annotation" if as_tasks is None else f"tasks:{as_tasks.project}/{as_tasks.task_type}"
     if tissue.check:
         kind += f";tissue>={tissue.min_tissue:g}"
-    if avoided:
-        kind += ";avoid=" + ",".join(sorted({box.annotation for box in avoided}))
+    if avoid:
+        kind += ";avoid=" + ",".join(sorted({parse_annotation_ref(ref).id for ref in avoid}))
+    if avoid_previous:
+        kind += ";avoid-previous"
     return kind

@@ -167,3 +167,18 @@ def test_local_dataset_writes_zip(tmp_path, capsys):
     loaded = wk.Annotation.load(out)
     assert [b.name for b in loaded.user_bounding_boxes] == ["GT 01", "GT 02", "GT 03", "GT 04", "GT 05"]
     assert [tuple(b.topleft) for b in loaded.user_bounding_boxes] == [tuple(b["topleft"]) for b in data["boxes"]]
+
+
+def test_rerun_of_an_avoid_previous_round_finds_its_annotation(sandbox, capsys):
+    base = cli(sandbox, "--dataset", "l4_sample", "--count", "6", "--no-tissue-check", "--json")
+    code, round1, _ = run_json(capsys, base)
+    assert code == 0 and round1["status"] == "created"
+    round2_args = [*base, "--seed", "2", "--avoid-previous"]
+    code, round2, _ = run_json(capsys, round2_args)
+    assert code == 0 and round2["status"] == "created"
+    assert {b["annotation"] for b in round2["avoided"]} == {round1["annotation"]["id"]}
+    code, again, _ = run_json(capsys, round2_args)
+    assert code == 0 and again["status"] == "exists"
+    assert again["annotation"]["id"] == round2["annotation"]["id"]
+    assert [b["topleft"] for b in again["boxes"]] == [b["topleft"] for b in round2["boxes"]]
+    assert len(sandbox.state.annotations) == 2

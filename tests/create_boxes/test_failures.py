@@ -39,6 +39,7 @@ def assert_one_line(err: str, *needles: str) -> None:
         (["--dataset", "l4_sample", "--mag", "32-32-8"], 2, ["not available", "16-16-4"]),
         (["--dataset", "l4_sample", "--count", "100000"], 2, ["at most"]),
         (["--dataset", "l4_sample", "--output", "x.zip"], 2, ["--output is for local datasets"]),
+        (["--dataset", "aniso_4x4x35", "--fallback-segmentation", "--dry-run"], 3, ["no segmentation layer"]),
     ],
 )
 def test_bad_input(sandbox, capsys, args, code, needles):
