@@ -9,8 +9,7 @@ import attrs
 from .checker import CheckReport, Finding, check_boxes
 from .client import DatasetFacts, DatasetRef, LayerFacts, RetryPolicy, Session, resolve_server
 from .client.annotations import AnnotationBoxes, parse_annotation_ref, read_annotation
-from .client.config import DEFAULT_TIMEOUT_S, normalize_url
-from .errors import InvalidInput
+from .client.config import DEFAULT_TIMEOUT_S
 from .planner import ModelKind, Region
 from .planner.vectors import Vec3
 
@@ -67,9 +66,7 @@ def check_annotation(
     """Check the user boxes (and task box) of ``annotation`` (id or URL) against the training
     dialog's verdicts and the guide's rules."""
     ref = parse_annotation_ref(annotation)
-    if ref.server and webknossos_url and normalize_url(webknossos_url) != ref.server:
-        raise InvalidInput(f"the annotation URL is on {ref.server}, but the server given is {webknossos_url}")
-    session = Session(resolve_server(ref.server or webknossos_url, token, timeout_s), retry)
+    session = Session(resolve_server(webknossos_url, token, timeout_s, target=ref.server), retry)
     session.negotiate()
     boxes = read_annotation(session, ref.id)
     facts = session.dataset(

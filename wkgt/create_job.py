@@ -11,7 +11,7 @@ import attrs
 from .avoid import DEFAULT_GAP_NM, gap_voxels, gather_avoided
 from .checker import check_boxes
 from .client import DatasetFacts, LayerFacts, RetryPolicy, Session, parse_dataset_ref, read_local_dataset, resolve_server
-from .client.config import DEFAULT_TIMEOUT_S, normalize_url
+from .client.config import DEFAULT_TIMEOUT_S
 from .client.imagery import coarsest_mag, local_reader, remote_reader
 from .client.annotations import parse_annotation_ref
 from .errors import InvalidInput, NotFound
@@ -128,9 +128,7 @@ def create_boxes(
         return _local_job(ref.local_path, options, layer, name, dry_run, fallback_segmentation, output, tissue, preview)
     if output is not None:
         raise InvalidInput("--output is for local datasets; on a server the boxes go into a new annotation")
-    if ref.server and webknossos_url and normalize_url(webknossos_url) != ref.server:
-        raise InvalidInput(f"the dataset URL is on {ref.server}, but the server given is {webknossos_url}")
-    config = resolve_server(ref.server or webknossos_url, token, timeout_s)
+    config = resolve_server(webknossos_url, token, timeout_s, target=ref.server)
     if not dry_run:
         config.require_token()
     session = Session(config, retry)

@@ -164,3 +164,24 @@ def test_upload_whose_answer_is_late_is_recovered_not_reposted(sandbox):
     time.sleep(1.5)  # let the held answer go out, so the log is complete
     assert len(writes(sandbox)) == 1
     assert any("/annotations/readable" in e.path for e in sandbox.state.request_log)
+
+
+def test_token_of_the_configured_server_is_not_sent_to_a_pasted_urls_server(sandbox, capsys, monkeypatch):
+    monkeypatch.setenv("WK_URL", "http://127.0.0.1:9")  # the user's usual server
+    monkeypatch.setenv("WK_TOKEN", "token-for-the-usual-server")
+    url = f"{sandbox.url}/datasets/l4_sample-66e1c3a2b7f0d94e1a2b1001/view"
+    code, _, err = run_json(capsys, ["create-boxes", "--dataset", url, "--dry-run"])
+    assert code == 4
+    assert_one_line(err, "does not send it to another server")
+    assert "token-for-the-usual-server" not in err
+    assert sandbox.state.request_log == []
+    code, data, err = run_json(capsys, ["create-boxes", "--dataset", url, "--dry-run", "--token", sandbox.token, "--json"])
+    assert code == 0, err
+    assert data["dataset"]["server"] == sandbox.url
+
+
+def test_url_and_contradicting_server_option(sandbox, capsys):
+    url = f"{sandbox.url}/datasets/l4_sample-66e1c3a2b7f0d94e1a2b1001/view"
+    code, _, err = run_json(capsys, ["create-boxes", "--dataset", url, "--webknossos-url", "http://127.0.0.1:9", "--dry-run"])
+    assert code == 2
+    assert_one_line(err, "but the server given is")

@@ -40,13 +40,36 @@ def normalize_url(url: str) -> str:
 
 
 def resolve_server(
-    url: str | None = None, token: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    url: str | None = None,
+    token: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    *,
+    target: str | None = None,
 ) -> ServerConfig:
-    """Combine options, environment and the ``.env`` of the working directory (first wins)."""
+    """Combine options, environment and the ``.env`` of the working directory (first wins).
+
+    ``target`` is the server a pasted dataset or annotation URL names; it wins over the
+    configured one. A token from the environment or ``.env`` belongs to the configured server
+    and is never sent to another: that is an error unless ``token`` is given explicitly.
+    """
+    if not timeout_s > 0:
+        raise InvalidInput(f"--timeout must be positive, got {timeout_s:g}")
     dotenv_path = find_dotenv(usecwd=True)
     dotenv = dotenv_values(dotenv_path) if dotenv_path else {}
 
     def pick(given: str | None, key: str) -> str | None:
         return given or os.environ.get(key) or dotenv.get(key) or None
 
-    return ServerConfig(normalize_url(pick(url, "WK_URL") or DEFAULT_URL), pick(token, "WK_TOKEN"), timeout_s)
+    configured = normalize_url(pick(url, "WK_URL") or DEFAULT_URL)
+    chosen_token = pick(token, "WK_TOKEN")
+    if target is None or normalize_url(target) == configured:
+        return ServerConfig(configured, chosen_token, timeout_s)
+    target = normalize_url(target)
+    if url is not None:
+        raise InvalidInput(f"the URL is on {target}, but the server given is {url}")
+    if chosen_token and token is None:
+        raise AuthError(
+            f"the URL is on {target}, but your token is for {configured} (WK_URL / .env); wkgt does not send "
+            f"it to another server: set WK_URL={target} with that server's token, or pass --token"
+        )
+    return ServerConfig(target, chosen_token, timeout_s)
