@@ -104,3 +104,12 @@ def test_count_and_total_warnings():
     plan = make_plan(PlanRequest((11.24, 11.24, 30), L4_MAGS, Region((0, 0, 0), (4096, 4096, 1024))))
     assert plan.warnings == ()
     assert 5_000_000 <= plan.total_voxels <= 10_000_000
+
+
+def test_default_count_is_at_least_five_boxes():
+    # 8 nm isotropic: 125³ boxes hold 1,953,125 voxels; 3 would reach 5 M, but the trainer needs ≥ 5
+    request = PlanRequest((8, 8, 8), ((1, 1, 1), (2, 2, 2)), Region((0, 0, 0), (2048, 2048, 2048)))
+    count, reason = choose_count(1_953_125, request)
+    assert count == 5 and "test set" in reason
+    plan = make_plan(request)
+    assert len(plan.boxes) == 5 and plan.warnings == ()

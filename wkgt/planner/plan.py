@@ -208,8 +208,14 @@ def choose_count(box_voxels: int, request: PlanRequest) -> tuple[int, str]:
     if target < 1:
         raise InvalidInput(f"--total-voxels must be positive, got {target}")
     count = math.ceil(target / box_voxels)
-    source = "--total-voxels" if options.total_voxels is not None else "the guide's minimum"
-    return count, f"fewest boxes reaching {target:,} voxels ({source})"
+    if options.total_voxels is not None:
+        return count, f"fewest boxes reaching {target:,} voxels (--total-voxels)"
+    if count < rules.min_box_count:
+        return rules.min_box_count, (
+            f"at least {rules.min_box_count} boxes, so the trainer can hold some back as a test set "
+            f"({count} would reach {target:,} voxels)"
+        )
+    return count, f"fewest boxes reaching {target:,} voxels (the guide's minimum)"
 
 
 def count_warnings(count: int, box_voxels: int, rules: GuideRules) -> list[str]:
