@@ -177,7 +177,6 @@ def render_preview(plan: Plan, path: Path | str, tissue: Any | None = None, *, w
         draw.text((origin[0], origin[1] - 18), title, fill=TEXT, font=label_font)
     _draw_boxes(draw, plan, lay, small_font)
     _draw_scale_bar(draw, lay, label_font, "µm" if has_mu else "um")
-    path.parent.mkdir(parents=True, exist_ok=True)
     picture.save(path, format="PNG")
     return lay
 

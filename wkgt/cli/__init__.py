@@ -59,6 +59,10 @@ def run(argv: list[str] | None = None) -> int:
     except click.ClickException as err:
         err.show()
         return err.exit_code
+    except OSError as err:  # files and ports the user named: --save, --preview, --port
+        where = f": {err.filename}" if err.filename else ""
+        _fail(f"{err.strerror or err}{where}")
+        return 2
     except (click.exceptions.Abort, KeyboardInterrupt):
         _fail("interrupted")
         return 130

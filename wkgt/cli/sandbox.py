@@ -10,11 +10,16 @@ import typer
 
 def main(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback unless you say otherwise).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 0,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0 picks a free one).")] = 0,
     catalog: Annotated[Optional[Path], typer.Option(metavar="FILE", help="JSON list of datasets to serve instead of the built-in ones.", show_default=False)] = None,
     recordings: Annotated[Optional[Path], typer.Option(metavar="DIR", help="Also serve what real recorded traffic holds (e.g. ../shared/wk-recordings).", show_default=False)] = None,
 ) -> None:
     """Serve a local WEBKNOSSOS sandbox (API + datastore) until Ctrl-C; prints WK_URL and WK_TOKEN."""
     from wkgt_sandbox import serve
 
-    serve(host=host, port=port, catalog=catalog, recordings=recordings)
+    from ..errors import InvalidInput
+
+    try:
+        serve(host=host, port=port, catalog=catalog, recordings=recordings)
+    except (ValueError, KeyError, TypeError) as err:  # a catalog or recordings it cannot read
+        raise InvalidInput(f"cannot start the sandbox: {err}") from None
