@@ -96,7 +96,7 @@ def test_help_does_not_import_webknossos():
 
 @pytest.mark.parametrize("option", ["--save", "--preview"])
 def test_unwritable_output_path_is_one_line_exit_2(option, tmp_path, capsys):
-    assert run([*BASE, option, str(tmp_path / "missing" / "out.file")]) == 2
+    assert run([*BASE, option, str(tmp_path / "missing" / "out.png")]) == 2
     err = capsys.readouterr().err
     assert "No such file or directory" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "missing").exists()
