@@ -192,10 +192,11 @@ def _wk_findings(boxes: Sequence[Box], shrunk: Sequence[Box], mag: Vec3, in_mag:
                     box.name,
                 )
             )
-    if len(boxes) >= 2:
-        smallest = tuple(min(s[i] for s in in_mag) for i in range(3))
+    usable = [s for s in in_mag if min(s) > 0]  # empty boxes are errors of their own
+    if len(usable) >= 2:
+        smallest = tuple(min(s[i] for s in usable) for i in range(3))
         for box, size in zip(boxes, in_mag):
-            if any(lo > 0 and s % lo for s, lo in zip(size, smallest)):
+            if min(size) > 0 and any(s % lo for s, lo in zip(size, smallest)):
                 findings.append(
                     Finding(
                         "warning",
@@ -205,6 +206,19 @@ def _wk_findings(boxes: Sequence[Box], shrunk: Sequence[Box], mag: Vec3, in_mag:
                         box.name,
                     )
                 )
+    return findings
+
+
+def _duplicate_findings(boxes: Sequence[Box]) -> list[Finding]:
+    """wkgt's own: a box drawn twice counts its voxels twice and leaks into the test set."""
+    first: dict[tuple[Vec3, Vec3], str] = {}
+    findings = []
+    for box in boxes:
+        key = (box.topleft, box.size)
+        if key in first:
+            findings.append(Finding("warning", "duplicate", f"the same box as {first[key]}", box.name))
+        else:
+            first[key] = box.name
     return findings
 
 
@@ -312,6 +326,13 @@ def check_boxes(
     findings: list[Finding] = []
     if sum(math.prod(b.size) for b in boxes) == 0:
         findings.append(Finding("error", "zero-volume", "the bounding boxes have a total volume of zero"))
+    else:  # wkgt's own: one empty box among others holds no ground truth (and no test data)
+        findings += [
+            Finding("error", "empty-box", f"size {format_vec(b.size)}: the box holds no voxels", b.name)
+            for b in boxes
+            if math.prod(b.size) == 0
+        ]
+    findings += _duplicate_findings(boxes)
     findings += _outside_findings(boxes, dataset_bbox, volume_bbox)
     findings += _wk_findings(boxes, shrunk, chosen, in_mag)
     findings += _guide_findings(boxes, in_mag, chosen, model, rules)

@@ -187,3 +187,24 @@ def test_report_dict_is_json_and_counts():
     assert data["ok"] is False and data["errors"] == 1 and data["warnings"] == len(report.warnings)
     assert data["boxes"][0]["size_in_mag"] == [4, 5, 5] and "outside-dataset" in data["boxes"][0]["findings"]
     assert data["mag"] == "2" and data["mag_source"] == "given"
+
+
+def test_an_empty_box_among_good_ones_is_an_error_and_not_a_multiple_base():
+    good = [Box(f"GT {i}", (3072 + 200 * i, 3200, 600), (89, 89, 36)) for i in range(5)]
+    empty = Box("flat", (3900, 3900, 700), (89, 0, 36))
+    report = check_boxes(
+        [*good, empty], voxel_size_nm=(11.24, 11.24, 28.0), mag=(1, 1, 1), available_mags=[(1, 1, 1)],
+        dataset_bbox=Region((3072, 3072, 512), (1024, 1024, 1024)), volume_bbox=None, model=ModelKind.NEURONS,
+    )
+    assert not report.ok
+    assert [f.code for f in report.errors] == ["empty-box"] and report.errors[0].box == "flat"
+    assert not [f for f in report.warnings if f.code == "not-multiple"]
+
+
+def test_a_duplicate_box_is_warned_about():
+    boxes = [Box(f"GT {i}", (3072 + 200 * i, 3200, 600), (89, 89, 36)) for i in range(5)]
+    report = check_boxes(
+        [*boxes, Box("copy", boxes[0].topleft, boxes[0].size)], voxel_size_nm=(11.24, 11.24, 28.0), mag=(1, 1, 1),
+        available_mags=[(1, 1, 1)], dataset_bbox=None, volume_bbox=None, model=ModelKind.NEURONS,
+    )
+    assert [(f.code, f.box) for f in report.warnings if f.code == "duplicate"] == [("duplicate", "copy")]
