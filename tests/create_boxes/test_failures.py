@@ -185,3 +185,13 @@ def test_url_and_contradicting_server_option(sandbox, capsys):
     code, _, err = run_json(capsys, ["create-boxes", "--dataset", url, "--webknossos-url", "http://127.0.0.1:9", "--dry-run"])
     assert code == 2
     assert_one_line(err, "but the server given is")
+
+
+def test_a_failing_datastore_during_the_tissue_check_is_one_clear_line(sandbox, capsys):
+    from wkgt.client.imagery import forget_open_datasets
+
+    forget_open_datasets()
+    sandbox.faults.add(r"/data/.*datasource-properties", status=500)
+    code, _, err = run_json(capsys, cli(sandbox, "--dataset", "l4_sample", "--dry-run"))
+    assert code == 5
+    assert_one_line(err, "did not list mag 16-16-4", "--no-tissue-check")

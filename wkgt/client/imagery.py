@@ -8,6 +8,7 @@ data outside the layer's bounding box reads as 0 (padding).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from ..errors import ServerError
 from ..planner.vectors import Vec3, format_mag
 from .facts import DatasetFacts, LayerFacts
 from .sdk import webknossos
@@ -94,9 +96,16 @@ class RemoteReader:
         if self._key() not in _OPEN:
             wk = webknossos()
             bound_http_retries()
-            with self._context():
+            with self._context(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the SDK warns per mag it cannot list
                 layer = wk.RemoteDataset.open(dataset_id=self.dataset_id).get_layer(self.layer)
-                _OPEN[self._key()] = (layer.get_mag(format_mag(self.mag)), layer.bounding_box)
+            if wk.Mag(self.mag) not in layer.mags:
+                raise ServerError(
+                    f"the datastore of {self.url} did not list mag {format_mag(self.mag)} of layer {self.layer} "
+                    "(its datasource-properties.json could not be read: is the datastore up, and may this token "
+                    "read the dataset?); --no-tissue-check plans without image data"
+                )
+            _OPEN[self._key()] = (layer.get_mag(format_mag(self.mag)), layer.bounding_box)
         return _OPEN[self._key()]
 
     def __call__(self, start: Vec3, size: Vec3) -> np.ndarray:
