@@ -5,7 +5,8 @@ For a dry-run and a write, with the dataset given by name, by id and by viewer U
 counts the requests the sandbox logged and times each job with 100 ms of latency added to
 every request, for wkgt (``create_boxes``) and for the SDK's convenient path doing the same
 job (``RemoteDataset.open`` → voxel size, layers, mags, bounding box; then, for a write,
-``Annotation(...).upload()``). Ratios are SDK ÷ wkgt.
+``Annotation(...).upload()``). Ratios are SDK ÷ wkgt. Both read metadata only: wkgt runs
+with its tissue check off here (that check's image reads are measured in bench_planner.py).
 
 Usage: python scripts/bench_requests.py [--latency 0.1]
 """
@@ -21,12 +22,13 @@ from collections.abc import Callable
 os.environ.setdefault("WEBKNOSSOS_SKIP_VERSION_CHECK", "True")
 os.environ.setdefault("WEBKNOSSOS_SHOWED_IMAGE_READER_IMPORT_WARNING", "True")
 
-from wkgt import PlanOptions, create_boxes, make_plan  # noqa: E402
+from wkgt import PlanOptions, TissueOptions, create_boxes, make_plan  # noqa: E402
 from wkgt.client.sdk import webknossos  # noqa: E402
 from wkgt_sandbox import run_sandbox  # noqa: E402
 
 DATASET, DATASET_ID = "l4_sample", "66e1c3a2b7f0d94e1a2b1001"
 SEEDS = itertools.count()
+NO_TISSUE_CHECK = TissueOptions(check=False)  # the SDK path reads no image data either
 
 
 def sdk_job(sandbox, how: str, write: bool) -> None:
@@ -64,7 +66,9 @@ def wkgt_job(sandbox, how: str, write: bool) -> None:
     """The same job through wkgt, rerun check included (a new seed each call, so it writes)."""
     dataset = {"name": DATASET, "id": DATASET_ID, "url": f"{sandbox.url}/datasets/{DATASET}-{DATASET_ID}/view"}[how]
     options = PlanOptions(count=10, seed=next(SEEDS))
-    result = create_boxes(dataset, options, webknossos_url=sandbox.url, token=sandbox.token, dry_run=not write)
+    result = create_boxes(
+        dataset, options, webknossos_url=sandbox.url, token=sandbox.token, dry_run=not write, tissue=NO_TISSUE_CHECK
+    )
     assert result.status == ("created" if write else "dry-run")
 
 

@@ -56,3 +56,12 @@ def test_sandbox_token_in_readme_is_the_sandbox_default():
     from wkgt_sandbox import DEFAULT_TOKEN
 
     assert f"WK_TOKEN={DEFAULT_TOKEN}" in README
+
+
+def test_python_example_runs_against_the_sandbox(sandbox, monkeypatch, capsys):
+    monkeypatch.setenv("WK_URL", sandbox.url)
+    monkeypatch.setenv("WK_TOKEN", sandbox.token)
+    (example,) = re.findall(r"```python\n(.*?)```", README, re.S)
+    exec(compile(example, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "GT 20" in out and "/datasets/l4_sample-" in out

@@ -68,14 +68,15 @@ def print_report(console: Console, result: CheckResult) -> None:
         highlight=False,
     )
     table = Table(header_style="bold")
-    for column in ("box", "top-left (mag 1)", "size (mag 1)", f"size (mag {format_mag(report.mag)})", "verdicts"):
+    in_mag = report.mag != (1, 1, 1)
+    columns = ("box", "top-left (mag 1)", "size (mag 1)", f"size (mag {format_mag(report.mag)})", "verdicts")
+    for column in columns if in_mag else columns[:3] + columns[4:]:
         table.add_column(column)
     for summary in report.boxes:
         box = summary.box
-        table.add_row(
-            escape(box.name), format_vec(box.topleft, ","), format_vec(box.size), format_vec(summary.size_in_mag),
-            _verdicts(report.for_box(box.name)),
-        )
+        cells = [escape(box.name), format_vec(box.topleft, ","), format_vec(box.size)]
+        cells += [format_vec(summary.size_in_mag)] if in_mag else []
+        table.add_row(*cells, _verdicts(report.for_box(box.name)))
     console.print(table)
     for finding in report.findings:
         where = f"{finding.box}: " if finding.box else ""

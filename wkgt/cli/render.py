@@ -22,10 +22,11 @@ def plan_summary(plan: Plan) -> Table:
     table.add_column()
     table.add_row("mag", f"{plan.mag}  ({plan.mag_reason})")
     table.add_row("effective voxel size", f"{format_vec(plan.effective_voxel_size_nm)} nm")
+    in_mag1 = "" if plan.mag == "1" else f" = {format_vec(plan.box_size_mag1)} in mag 1"
     table.add_row(
         "box size",
-        f"{format_vec(plan.box_size)} voxels in mag {plan.mag} = {format_vec(plan.box_size_mag1)} "
-        f"in mag 1 = {format_vec(plan.box_size_um)} µm  ({plan.box_size_reason})",
+        f"{format_vec(plan.box_size)} voxels in mag {plan.mag}{in_mag1} = {format_vec(plan.box_size_um)} µm  "
+        f"({plan.box_size_reason})",
     )
     table.add_row("count", f"{len(plan.boxes)}  ({plan.count_reason})")
     table.add_row("total", f"{plan.total_voxels:,} voxels in mag {plan.mag}")

@@ -112,7 +112,10 @@ class Session:
         suffix = f": {detail}" if detail else ""
         if status in (401, 403):
             hint = " (no token given)" if not self.config.token else ""
-            return AuthError(f"{what}: {self.config.url} refused access (HTTP {status}){hint}{suffix}")
+            return AuthError(
+                f"{what}: {self.config.url} refused access (HTTP {status}): the token is missing, wrong or "
+                f"expired, or may not do this{hint}{suffix}"
+            )
         if status == 404:
             return NotFound(f"{what}: not found on {self.config.url} (HTTP 404){suffix}")
         if status in RETRY_STATUSES:
