@@ -11,7 +11,7 @@ from .client.facts import DatasetFacts
 from .client.session import Session
 from .errors import InvalidInput
 from .planner.plan import AvoidedBox
-from .planner.vectors import Vec3f
+from .planner.vectors import Vec3, Vec3f
 from .writer.annotation import find_run_key
 
 DEFAULT_GAP_NM = 250.0
@@ -36,8 +36,9 @@ def gather_avoided(
     own_key: str | None = None,
 ) -> tuple[AvoidedBox, ...]:
     """User and task boxes of the annotations named in ``refs`` (ids or URLs) and, with
-    ``previous``, of every readable annotation an earlier wkgt run made for ``dataset``,
-    except those of the job with run key ``own_key`` (a rerun must plan the same boxes).
+    ``previous``, of every readable annotation an earlier wkgt run made for ``dataset``
+    (except those of the job with run key ``own_key``: a rerun must plan the same boxes) and
+    of the dataset's tasks (an earlier round may have gone out as tasks).
 
     One request per named annotation; ``previous`` adds one listing and one download per
     wkgt annotation (the listing does not say which dataset an annotation belongs to).
@@ -64,5 +65,20 @@ def gather_avoided(
             annotation = read_annotation(session, info.id)
             if dataset.id is not None and annotation.dataset_id == dataset.id:
                 seen[info.id] = annotation
-    return tuple(box for annotation in seen.values() for box in _boxes_of(annotation))
+    boxes = tuple(box for annotation in seen.values() for box in _boxes_of(annotation))
+    return boxes + (_task_boxes(session, dataset) if previous else ())
+
+
+def _task_boxes(session: Session, dataset: DatasetFacts) -> tuple[AvoidedBox, ...]:
+    """The bounding boxes of the dataset's tasks (one request: the task list)."""
+    tasks = session.read("listing tasks", lambda: session.api().task_list())
+    return tuple(
+        AvoidedBox(f"task {task.id}", f"task {task.id}", tuple(task.bounding_box.top_left), _size(task.bounding_box))
+        for task in tasks
+        if task.dataset_id == dataset.id and task.bounding_box is not None
+    )
+
+
+def _size(bbox: object) -> Vec3:
+    return (bbox.width, bbox.height, bbox.depth)  # type: ignore[attr-defined]
 

@@ -80,3 +80,16 @@ def test_a_finer_mag_than_the_rule_is_warned_about(sandbox, capsys):
     code, data, err = run_json(capsys, cli(sandbox, "--dataset", "aniso_4x4x35", "--mag", "1", "--count", "5", "--no-tissue-check", "--dry-run", "--json"))
     assert code == 0, err
     assert any("2-2-1" in w for w in data["warnings"])
+
+
+def test_avoid_previous_keeps_clear_of_an_earlier_round_of_tasks(sandbox, capsys):
+    code, round1, _ = run_json(capsys, cli(sandbox, "--dataset", "l4_sample", "--count", "6", *TASK_ARGS, "--json"))
+    assert code == 0
+    args = ["--dataset", "l4_sample", "--count", "6", "--seed", "3", "--avoid-previous", "--no-tissue-check", "--dry-run", "--json"]
+    code, round2, err = run_json(capsys, cli(sandbox, *args))
+    assert code == 0, err
+    avoided = {tuple(b["topleft"]) for b in round2["avoided"]}
+    assert avoided == {tuple(b["topleft"]) for b in round1["boxes"]}
+    for new in round2["boxes"]:
+        for old in round1["boxes"]:
+            assert not all(n < o + s and o < n + s for n, o, s in zip(new["topleft"], old["topleft"], new["size"]))
