@@ -50,10 +50,12 @@ def default_name(dataset: DatasetFacts, plan: Plan, today: dt.date | None = None
 def describe(plan: Plan, key: str) -> str:
     """The annotation's description: the plan in one paragraph, then the run key."""
     size = "×".join(map(str, plan.box_size))
+    size_mag1 = "×".join(map(str, plan.box_size_mag1))
     return (
         f"Ground-truth boxes planned by wkgt {__version__}: mag {plan.mag} "
         f"({'×'.join(f'{v:g}' for v in plan.effective_voxel_size_nm)} nm), {len(plan.boxes)} boxes of {size} "
-        f"voxels ({plan.total_voxels:,} voxels in all), model {plan.model.value}, seed {plan.seed}.\n"
+        f"voxels in mag {plan.mag} ({size_mag1} in mag 1; {plan.total_voxels:,} voxels in all), "
+        f"model {plan.model.value}, seed {plan.seed}.\n"
         f"{plan.mag_reason}.\n{RUN_KEY_LABEL}: {key}"
     )
 
