@@ -126,12 +126,12 @@ def test_persistent_5xx_gives_up_with_a_clear_error(sandbox, capsys):
 
 
 def test_read_timeouts_are_retried_then_reported(sandbox):
-    sandbox.faults.add(r"/datasets/", method="GET", latency=1.5, times=1)
-    result = create_boxes("l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, dry_run=True, timeout_s=0.5, retry=FAST_RETRY)
+    sandbox.faults.add(r"/datasets/", method="GET", latency=3.0, times=1)
+    result = create_boxes("l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, dry_run=True, timeout_s=1.0, retry=FAST_RETRY)
     assert result.status == "dry-run"
-    sandbox.faults.add(r"/datasets/", method="GET", latency=1.5)
+    sandbox.faults.add(r"/datasets/", method="GET", latency=3.0)
     with pytest.raises(ServerError, match="did not answer within"):
-        create_boxes("l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, dry_run=True, timeout_s=0.5, retry=FAST_RETRY)
+        create_boxes("l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, dry_run=True, timeout_s=1.0, retry=FAST_RETRY)
 
 
 def test_failed_upload_is_not_retried_and_leaves_nothing(sandbox, capsys):
@@ -155,13 +155,13 @@ def test_dropped_upload_connection_is_checked_not_reposted(sandbox):
 
 def test_upload_whose_answer_is_late_is_recovered_not_reposted(sandbox):
     """The server created the annotation but the answer came too late: wkgt finds it by run key."""
-    sandbox.faults.add(r"/annotations/upload$", method="POST", latency=1.5, after=True, times=1)
+    sandbox.faults.add(r"/annotations/upload$", method="POST", latency=3.0, after=True, times=1)
     result = create_boxes(
-        "l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, timeout_s=0.5, retry=FAST_RETRY
+        "l4_sample", PlanOptions(count=5), webknossos_url=sandbox.url, token=sandbox.token, timeout_s=1.0, retry=FAST_RETRY
     )
     assert result.status == "created"
     assert result.annotation is not None and list(sandbox.state.annotations) == [result.annotation.id]
-    time.sleep(1.5)  # let the held answer go out, so the log is complete
+    time.sleep(3.0)  # let the held answer go out, so the log is complete
     assert len(writes(sandbox)) == 1
     assert any("/annotations/readable" in e.path for e in sandbox.state.request_log)
 
