@@ -49,3 +49,15 @@ def test_cli_and_package_start_without_webknossos():
     code = "import sys, wkgt, wkgt.cli; print(sorted(m for m in ('webknossos', 'wkgt_sandbox', 'PIL', 'cluster_tools') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_webknossos_imported_through_wkgt_is_quiet():
+    """No PyPI version check and no image-reader warning, however the SDK gets imported."""
+    code = (
+        "import os, warnings; warnings.simplefilter('always'); import wkgt; "
+        "print(os.environ['WEBKNOSSOS_SKIP_VERSION_CHECK']); wkgt.Box('b', (0, 0, 0), (8, 8, 8)).to_bounding_box()"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("WEBKNOSSOS_")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.strip() == "True"
+    assert "image" not in done.stderr.lower() and "Warning" not in done.stderr

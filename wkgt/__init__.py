@@ -14,9 +14,15 @@ imported only when a server or local dataset is read.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+
+# However webknossos gets imported later (wkgt.client.sdk, or a lab script's own import), it
+# should not ask PyPI for a newer version nor warn about optional image readers.
+os.environ.setdefault("WEBKNOSSOS_SKIP_VERSION_CHECK", "True")
+os.environ.setdefault("WEBKNOSSOS_SHOWED_IMAGE_READER_IMPORT_WARNING", "True")
 
 if TYPE_CHECKING:
     from .errors import WkgtError
