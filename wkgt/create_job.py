@@ -16,6 +16,7 @@ from .client.imagery import coarsest_mag, local_reader, remote_reader
 from .client.annotations import parse_annotation_ref
 from .errors import InvalidInput, NotFound
 from .planner import Plan, PlanOptions
+from .planner.plan import AvoidedBox
 from .preview import render_preview
 from .tissue_plan import TissueOptions, plan_boxes
 from .writer import (
@@ -141,17 +142,8 @@ def create_boxes(
     key = run_key(config.url, facts, chosen, options, _run_kind(tissue, avoid, avoid_previous, as_tasks))
     # this job's own earlier annotations are not "previous rounds": a rerun plans the same boxes
     avoided = gather_avoided(session, facts, avoid, avoid_previous, own_key=key) if (avoid or avoid_previous) else ()
-    plan, tissue_map = plan_boxes(
-        options.request(facts.voxel_size_nm, chosen.mags, chosen.bbox),
-        reader=remote_reader(session, facts, chosen) if tissue.check else None,
-        tissue_mag=coarsest_mag(chosen.mags),
-        options=tissue,
-        avoided=avoided,
-        gap=gap if avoided else 0,
-    )
-    plan = checked(plan, facts, chosen, options)
-    if preview is not None:
-        render_preview(plan, preview, tissue_map)
+    reader = remote_reader(session, facts, chosen) if tissue.check else None
+    plan = _plan_layer(facts, chosen, options, tissue, reader, preview, avoided, gap if avoided else 0)
     view_urls = tuple(
         dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in plan.boxes
     )
@@ -201,26 +193,20 @@ def _local_job(
     tissue: TissueOptions = TissueOptions(),
     preview: Path | None = None,
 ) -> CreateBoxesResult:
+    if not dry_run and output is None:
+        raise InvalidInput("a local dataset needs --output FILE.zip for the annotation")
+    if not dry_run and output is not None and output.suffix != ".zip":
+        raise InvalidInput(f"--output must end in .zip (an annotation with a volume layer), got {output}")
     facts = read_local_dataset(path)
     _require_segmentation(facts, fallback_segmentation)
     chosen = facts.layer(layer)
-    plan, tissue_map = plan_boxes(
-        options.request(facts.voxel_size_nm, chosen.mags, chosen.bbox),
-        reader=local_reader(path, chosen) if tissue.check else None,
-        tissue_mag=coarsest_mag(chosen.mags),
-        options=tissue,
-    )
-    plan = checked(plan, facts, chosen, options)
-    if preview is not None:
-        render_preview(plan, preview, tissue_map)
+    reader = local_reader(path, chosen) if tissue.check else None
+    plan = _plan_layer(facts, chosen, options, tissue, reader, preview)
     key = run_key(None, facts, chosen, options, _run_kind(tissue, (), False, None))
     none_urls = tuple(None for _ in plan.boxes)
     if dry_run:
         return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls, preview=preview)
-    if output is None:
-        raise InvalidInput("a local dataset needs --output FILE.zip for the annotation")
-    if output.suffix != ".zip":
-        raise InvalidInput(f"--output must end in .zip (an annotation with a volume layer), got {output}")
+    assert output is not None  # checked before any work
     annotation = build_annotation(
         plan, facts, name=name or default_name(facts, plan), description=describe(plan, key),
         fallback_segmentation=fallback_segmentation,
@@ -228,6 +214,32 @@ def _local_job(
     output.parent.mkdir(parents=True, exist_ok=True)
     annotation.save(output)
     return CreateBoxesResult(plan, facts, chosen.name, "saved", key, none_urls, output=output, preview=preview)
+
+
+def _plan_layer(
+    facts: DatasetFacts,
+    layer: LayerFacts,
+    options: PlanOptions,
+    tissue: TissueOptions,
+    reader: Any | None,
+    preview: Path | None,
+    avoided: Sequence[AvoidedBox] = (),
+    gap: int = 0,
+) -> Plan:
+    """Plan boxes on ``layer`` (on tissue where ``reader`` reads its coarsest mag, clear of
+    ``avoided``), check the plan, and draw it into ``preview``."""
+    plan, tissue_map = plan_boxes(
+        options.request(facts.voxel_size_nm, layer.mags, layer.bbox),
+        reader=reader,
+        tissue_mag=coarsest_mag(layer.mags),
+        options=tissue,
+        avoided=avoided,
+        gap=gap,
+    )
+    plan = checked(plan, facts, layer, options)
+    if preview is not None:
+        render_preview(plan, preview, tissue_map)
+    return plan
 
 
 def _require_segmentation(facts: DatasetFacts, fallback_segmentation: bool) -> None:

@@ -12,6 +12,7 @@ import attrs
 
 from ..errors import InvalidInput, NotFound
 from ..planner.plan import Box
+from .sdk import webknossos
 from .session import Session
 
 T = TypeVar("T")
@@ -73,7 +74,7 @@ def _quietly(call: Callable[[], T]) -> T:
 
 def read_annotation(session: Session, annotation_id: str) -> AnnotationBoxes:
     """Download an annotation without volume data (one request) and keep its boxes."""
-    wk = session._wk
+    wk = webknossos()
     try:
         annotation = session.read(
             f"reading annotation {annotation_id}",

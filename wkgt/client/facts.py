@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -55,25 +56,32 @@ class DatasetFacts:
         return [layer for layer in self.layers if layer.category == "segmentation"]
 
 
-def facts_from_properties(properties: Any, **identity: Any) -> DatasetFacts:
-    """Build facts from the SDK's ``DatasetProperties`` (remote ``dataSource`` or local file)."""
-    scale = properties.scale
-    layers = []
-    for layer in properties.data_layers:
-        box = layer.bounding_box
-        layers.append(
-            LayerFacts(
-                name=layer.name,
-                category=str(getattr(layer.category, "value", layer.category)),
-                dtype=str(layer.dtype),
-                bbox=Region(tuple(int(v) for v in box.topleft_xyz), tuple(int(v) for v in box.size_xyz)),  # type: ignore[arg-type]
-                mags=tuple(tuple(int(v) for v in m.mag.to_tuple()) for m in layer.mags),  # type: ignore[misc]
-            )
-        )
+def layer_facts(name: str, category: Any, dtype: Any, bounding_box: Any, mags: Iterable[Any]) -> LayerFacts:
+    """One layer from the SDK's values (``NDBoundingBox``, ``Mag``s), remote or local alike."""
+    return LayerFacts(
+        name=name,
+        category=str(getattr(category, "value", category)),
+        dtype=str(dtype),
+        bbox=Region(tuple(int(v) for v in bounding_box.topleft_xyz), tuple(int(v) for v in bounding_box.size_xyz)),  # type: ignore[arg-type]
+        mags=tuple(tuple(int(v) for v in mag.to_tuple()) for mag in mags),  # type: ignore[misc]
+    )
+
+
+def dataset_facts(voxel_size: Any, layers: Iterable[LayerFacts], **identity: Any) -> DatasetFacts:
+    """A dataset from the SDK's ``VoxelSize`` (factor and unit) and its layers."""
     return DatasetFacts(
-        voxel_size=tuple(float(v) for v in scale.factor),  # type: ignore[arg-type]
-        voxel_size_unit=str(getattr(scale.unit, "value", scale.unit)),
-        voxel_size_nm=tuple(float(v) for v in scale.to_nanometer()),  # type: ignore[arg-type]
+        voxel_size=tuple(float(v) for v in voxel_size.factor),  # type: ignore[arg-type]
+        voxel_size_unit=str(getattr(voxel_size.unit, "value", voxel_size.unit)),
+        voxel_size_nm=tuple(float(v) for v in voxel_size.to_nanometer()),  # type: ignore[arg-type]
         layers=tuple(layers),
         **identity,
     )
+
+
+def facts_from_properties(properties: Any, **identity: Any) -> DatasetFacts:
+    """Facts from the SDK's ``DatasetProperties`` (a server's ``dataSource``)."""
+    layers = (
+        layer_facts(layer.name, layer.category, layer.dtype, layer.bounding_box, (m.mag for m in layer.mags))
+        for layer in properties.data_layers
+    )
+    return dataset_facts(properties.scale, layers, **identity)
