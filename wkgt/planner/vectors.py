@@ -1,4 +1,9 @@
-"""Parsing and formatting of the small integer/float triples the planner works with."""
+"""Parsing and formatting of the small integer/float triples the planner works with.
+
+Mags are parsed and written in the SDK's notation (``webknossos.Mag``: ``"2-2-1"``, ``"1"``)
+without importing the SDK, whose import costs about a second, so ``wkgt plan`` and
+``import wkgt`` stay fast; ``Box.to_bounding_box`` converts to the SDK's types on demand.
+"""
 
 from __future__ import annotations
 
