@@ -34,8 +34,8 @@ os.environ.setdefault("WEBKNOSSOS_SHOWED_IMAGE_READER_IMPORT_WARNING", "True")
 
 from wkgt.planner import PlanOptions, PlanRequest, Region, make_plan  # noqa: E402
 from wkgt.planner.placement import measure_spread  # noqa: E402
-from wkgt.tissue import TissueMap, array_reader, score_region  # noqa: E402
-from wkgt.tissue_plan import TissueOptions, plan_boxes  # noqa: E402
+from wkgt.jobs.planning import TissueOptions, plan_boxes  # noqa: E402
+from wkgt.planner.tissue import TissueMap, array_reader, score_region  # noqa: E402
 
 VOLUMES = {
     "l4_sample 1024³ @ 11.24×11.24×28 nm": ((11.24, 11.24, 28.0), Region((0, 0, 0), (1024, 1024, 1024))),

@@ -22,7 +22,7 @@ from collections.abc import Callable
 os.environ.setdefault("WEBKNOSSOS_SKIP_VERSION_CHECK", "True")
 os.environ.setdefault("WEBKNOSSOS_SHOWED_IMAGE_READER_IMPORT_WARNING", "True")
 
-from wkgt import PlanOptions, TissueOptions, create_boxes, make_plan  # noqa: E402
+from wkgt import Connection, CreateBoxesJob, PlanOptions, TissueOptions, WriteOptions, create_boxes, make_plan  # noqa: E402
 from wkgt.client.sdk import webknossos  # noqa: E402
 from wkgt_sandbox import run_sandbox  # noqa: E402
 
@@ -66,9 +66,8 @@ def wkgt_job(sandbox, how: str, write: bool) -> None:
     """The same job through wkgt, rerun check included (a new seed each call, so it writes)."""
     dataset = {"name": DATASET, "id": DATASET_ID, "url": f"{sandbox.url}/datasets/{DATASET}-{DATASET_ID}/view"}[how]
     options = PlanOptions(count=10, seed=next(SEEDS))
-    result = create_boxes(
-        dataset, options, webknossos_url=sandbox.url, token=sandbox.token, dry_run=not write, tissue=NO_TISSUE_CHECK
-    )
+    job = CreateBoxesJob(plan=options, tissue=NO_TISSUE_CHECK, write=WriteOptions(dry_run=not write))
+    result = create_boxes(dataset, job, connection=Connection(sandbox.url, sandbox.token))
     assert result.status == ("created" if write else "dry-run")
 
 

@@ -1,5 +1,6 @@
-"""The layers stay visible: product code never imports the sandbox, the planner does no I/O,
-and the command line starts without the webknossos SDK."""
+"""The layers stay visible: the package holds only its five layer folders, product code never
+imports the sandbox, the planner does no I/O and imports no other layer, and the command line
+starts with typer and rich only."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ PACKAGE = REPO_ROOT / "wkgt"
 # only these CLI commands start the sandbox, on purpose, and import it inside the command
 SANDBOX_COMMANDS = {PACKAGE / "cli" / "sandbox.py", PACKAGE / "cli" / "demo.py"}
 # (the planner may use the SDK's value types, e.g. Box.to_bounding_box(); it never talks to a server)
-IO_MODULES = {"httpx", "wkgt_sandbox", "socket", "requests", "urllib.request", "filelock", "wkgt.client", "wkgt.writer"}
+IO_MODULES = {
+    "httpx", "wkgt_sandbox", "socket", "requests", "urllib.request", "filelock", "io", "os", "pathlib", "shutil",
+    "tempfile", "subprocess", "PIL", "tensorstore", "cluster_tools", "dotenv",
+    "wkgt.client", "wkgt.writer", "wkgt.jobs", "wkgt.cli",
+}
+IO_CALLS = {"open", "print", "input"}
 
 
 def imported_modules(path) -> set[str]:
@@ -30,6 +36,17 @@ def imported_modules(path) -> set[str]:
     return names
 
 
+def within(module: str, packages) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_package_holds_only_the_layers():
+    loose = sorted(p.name for p in PACKAGE.iterdir() if p.suffix == ".py")
+    folders = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__")
+    assert loose == ["__init__.py", "__main__.py", "_version.py", "errors.py"]
+    assert folders == ["cli", "client", "jobs", "planner", "writer"]
+
+
 def test_product_code_never_imports_the_sandbox():
     offenders = [
         str(path.relative_to(REPO_ROOT))
@@ -42,11 +59,28 @@ def test_product_code_never_imports_the_sandbox():
 def test_planner_does_no_io():
     for path in (PACKAGE / "planner").rglob("*.py"):
         modules = imported_modules(path)
-        assert not {m for m in modules if any(m == io or m.startswith(io + ".") for io in IO_MODULES)}, path
+        assert not {m for m in modules if within(m, IO_MODULES)}, path
+        calls = {
+            node.func.id
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        }
+        assert not calls & IO_CALLS, path
+
+
+def test_lower_layers_never_import_upper_ones():
+    """client reads, writer writes, jobs combine them: client and writer never import jobs or cli."""
+    for layer in ("client", "writer"):
+        for path in (PACKAGE / layer).rglob("*.py"):
+            upper = {m for m in imported_modules(path) if within(m, ("wkgt.jobs", "wkgt.cli"))}
+            assert not upper, path
+    for path in (PACKAGE / "client").rglob("*.py"):
+        assert not {m for m in imported_modules(path) if within(m, ("wkgt.writer",))}, path
 
 
 def test_cli_and_package_start_without_webknossos():
-    code = "import sys, wkgt, wkgt.cli; print(sorted(m for m in ('webknossos', 'wkgt_sandbox', 'PIL', 'cluster_tools') if m in sys.modules))"
+    heavy = ("webknossos", "wkgt_sandbox", "PIL", "cluster_tools", "numpy", "scipy", "attrs", "cattrs", "httpx")
+    code = f"import sys, wkgt, wkgt.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from wkgt.cli import run
 
@@ -12,13 +18,47 @@ from .conftest import REPO_ROOT
 README = (REPO_ROOT / "README.md").read_text()
 
 
-def test_first_three_commands_install_run_and_test():
+def test_readme_opens_with_make_demo_and_make_test_and_ci_runs_make_test():
     block = re.search(r"```bash\n(.*?)```", README, re.S).group(1).splitlines()
-    assert block[0].startswith("python3 -m venv .venv && ") and '.venv/bin/pip install -e ".[test]"' in block[0]
-    assert block[1].split("#")[0].strip() == ".venv/bin/wkgt demo"
-    assert block[2].split("#")[0].strip() == ".venv/bin/pytest"
+    assert [line.split("#")[0].strip() for line in block] == ["make demo", "make test"]
     ci = (REPO_ROOT / ".ci" / "run").read_text()
-    assert block[0].split("#")[0].strip() in ci and ".venv/bin/pytest\n" in ci
+    assert "\nmake test\n" in ci and "rm -rf .venv" in ci
+
+
+def make(directory, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", "-C", str(directory), *args], capture_output=True, text=True)
+
+
+def test_make_sets_up_once_and_again_only_when_pyproject_changes(tmp_path):
+    """The Makefile's rules (dry-run in a copy): fresh → venv + install; unchanged → only the
+    command; pyproject.toml newer than the install → install again."""
+    shutil.copy(REPO_ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    fresh = make(tmp_path, "-n", "test").stdout
+    assert "-m venv .venv" in fresh and 'pip install -q -e ".[test]"' in fresh and ".venv/bin/pytest" in fresh
+    assert "-m venv .venv" in make(tmp_path, "-n", "demo").stdout
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").touch()
+    old = time.time() - 100
+    os.utime(tmp_path / "pyproject.toml", (old, old))
+    for stamp in (".installed", ".installed-test"):
+        (tmp_path / ".venv" / stamp).touch()
+    assert make(tmp_path, "-n", "test").stdout.splitlines() == [".venv/bin/pytest"]
+    assert make(tmp_path, "-n", "demo").stdout.splitlines() == [".venv/bin/wkgt demo"]
+    (tmp_path / "pyproject.toml").touch()
+    assert "pip install" in make(tmp_path, "-n", "test").stdout
+
+
+def test_make_demo_prints_the_boxes_and_the_annotation_url():
+    """``make demo`` as README shows it, with this checkout's environment (``-o``: do not reinstall)."""
+    bin_dir = Path(sys.executable).parent
+    done = subprocess.run(
+        ["make", "-C", str(REPO_ROOT), "-o", ".venv/.installed", f"BIN={bin_dir}", "demo"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "GT 01" in done.stdout and "annotation created: http://127.0.0.1:" in done.stdout
+    assert "downloaded the annotation back" in done.stdout
 
 
 def test_worked_examples_print_what_the_readme_shows(capsys):

@@ -1,9 +1,10 @@
 """wkgt: pick the magnification and place ground-truth boxes for WEBKNOSSOS AI training.
 
-Lab scripts use the same job as the CLI::
+Lab scripts run the same jobs as the CLI, each over a small frozen job description::
 
-    from wkgt import PlanOptions, create_boxes
-    result = create_boxes("l4_sample", PlanOptions(count=20), dry_run=True)
+    from wkgt import CreateBoxesJob, PlanOptions, WriteOptions, create_boxes
+    job = CreateBoxesJob(plan=PlanOptions(count=20), write=WriteOptions(dry_run=True))
+    result = create_boxes("l4_sample", job)
     for box, url in zip(result.plan.boxes, result.box_urls):
         print(box.name, url)
 
@@ -25,15 +26,29 @@ os.environ.setdefault("WEBKNOSSOS_SKIP_VERSION_CHECK", "True")
 os.environ.setdefault("WEBKNOSSOS_SHOWED_IMAGE_READER_IMPORT_WARNING", "True")
 
 if TYPE_CHECKING:
+    from .client import Connection, RetryPolicy
     from .errors import WkgtError
-    from .create_job import CreateBoxesResult, create_boxes
+    from .jobs.check import CheckJob, CheckResult, check_annotation
+    from .jobs.create_boxes import CreateBoxesJob, CreateBoxesResult, Rounds, WriteOptions, create_boxes
+    from .jobs.distribute import Distribution
+    from .jobs.planning import TissueOptions
     from .planner import Box, ModelKind, Plan, PlanOptions, PlanRequest, Region, make_plan
-    from .tissue_plan import TissueOptions
+    from .writer.tasks import TaskOptions
 
 _EXPORTS = {
-    "CreateBoxesResult": ".create_job",
-    "create_boxes": ".create_job",
-    "TissueOptions": ".tissue_plan",
+    "CreateBoxesJob": ".jobs.create_boxes",
+    "CreateBoxesResult": ".jobs.create_boxes",
+    "Rounds": ".jobs.create_boxes",
+    "WriteOptions": ".jobs.create_boxes",
+    "create_boxes": ".jobs.create_boxes",
+    "CheckJob": ".jobs.check",
+    "CheckResult": ".jobs.check",
+    "check_annotation": ".jobs.check",
+    "Distribution": ".jobs.distribute",
+    "TissueOptions": ".jobs.planning",
+    "TaskOptions": ".writer.tasks",
+    "Connection": ".client",
+    "RetryPolicy": ".client",
     "WkgtError": ".errors",
     "Box": ".planner",
     "ModelKind": ".planner",
@@ -44,6 +59,10 @@ _EXPORTS = {
     "make_plan": ".planner",
 }
 __all__ = ["__version__", *_EXPORTS]
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
 
 
 def __getattr__(name: str) -> Any:

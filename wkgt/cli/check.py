@@ -14,8 +14,8 @@ from . import options as o
 from .output import print_json, stdout
 
 if TYPE_CHECKING:
-    from ..check_job import CheckResult
-    from ..checker import Finding
+    from ..jobs.check import CheckResult
+    from ..planner.check import Finding
 
 STYLE = {"error": "red", "warning": "yellow"}
 
@@ -33,19 +33,11 @@ def main(
     json: o.JsonOption = False,
 ) -> None:
     """Check an annotation's boxes before training: exit 1 on errors (warnings never fail)."""
-    from ..check_job import check_annotation
+    from ..client import Connection
+    from ..jobs.check import CheckJob, check_annotation
 
-    result = check_annotation(
-        annotation,
-        layer=layer,
-        model=model,
-        mag=parse_mag(mag) if mag else None,
-        object_size_nm=object_size,
-        min_voxel_size_nm=min_voxel_size,
-        webknossos_url=webknossos_url,
-        token=token,
-        timeout_s=timeout,
-    )
+    job = CheckJob(layer, model, parse_mag(mag) if mag else None, object_size, min_voxel_size)
+    result = check_annotation(annotation, job, connection=Connection(webknossos_url, token, timeout))
     if json:
         print_json(result.to_dict())
     else:

@@ -14,7 +14,7 @@ from .output import print_json, stderr, stdout
 from .render import print_plan, print_warnings
 
 if TYPE_CHECKING:
-    from ..create_job import CreateBoxesResult
+    from ..jobs.create_boxes import CreateBoxesResult
 
 WRITER = "Annotation options"
 TASKS = "Task options"
@@ -60,9 +60,11 @@ def main(
     experience: Annotated[Optional[str], typer.Option(metavar="DOMAIN=VALUE", help="Experience an annotator needs (default: task type, 0).", rich_help_panel=TASKS, show_default=False)] = None,
 ) -> None:
     """Plan boxes for a dataset and create them as named boxes in a new annotation (or as tasks)."""
-    from ..create_job import TaskOptions, create_boxes
-    from ..tissue_plan import TissueOptions
-    from ..writer.tasks import parse_experience
+    from ..client import Connection
+    from ..jobs.create_boxes import CreateBoxesJob, Rounds, WriteOptions, create_boxes
+    from ..jobs.distribute import Distribution
+    from ..jobs.planning import TissueOptions
+    from ..writer.tasks import TaskOptions, parse_experience
 
     tasks = None
     if as_tasks:
@@ -74,32 +76,24 @@ def main(
     planning = o.PlanningOptions(
         model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed
     )
-    result = create_boxes(
-        dataset,
-        planning.parse(),
+    job = CreateBoxesJob(
         layer=layer,
         organization=organization,
-        webknossos_url=webknossos_url,
-        token=token,
-        name=name,
-        dry_run=dry_run,
-        force_new=force_new,
-        fallback_segmentation=fallback_segmentation,
-        output=output,
-        timeout_s=timeout,
-        tissue=TissueOptions(
-            check=not no_tissue_check,
-            min_tissue=min_tissue,
-            jobs=jobs,
-            distribution_strategy=distribution_strategy,
-            job_resources=o.parse_job_resources(job_resources),
-        ).validate(),
-        avoid=tuple(avoid or ()),
-        avoid_previous=avoid_previous,
-        gap_nm=gap_nm,
-        preview=preview,
-        as_tasks=tasks,
-    )
+        plan=planning.parse(),
+        tissue=TissueOptions(check=not no_tissue_check, min_tissue=min_tissue),
+        rounds=Rounds(avoid=tuple(avoid or ()), previous=avoid_previous, gap_nm=gap_nm),
+        write=WriteOptions(
+            name=name,
+            dry_run=dry_run,
+            force_new=force_new,
+            fallback_segmentation=fallback_segmentation,
+            output=output,
+            preview=preview,
+            tasks=tasks,
+        ),
+        distribution=Distribution(jobs, distribution_strategy, o.parse_job_resources(job_resources)),
+    ).validate()
+    result = create_boxes(dataset, job, connection=Connection(webknossos_url, token, timeout))
     report(result, as_json=json)
 
 

@@ -18,14 +18,14 @@ def main(
     download the annotation again to show the boxes are there."""
     from wkgt_sandbox import run_sandbox
 
+    from ..client import Connection
     from ..client.sdk import webknossos
-    from ..create_job import create_boxes
-    from ..planner import PlanOptions
+    from ..jobs.create_boxes import create_boxes
 
     console = stderr if json else stdout
     with run_sandbox() as sandbox:
         console.print(f"sandbox WEBKNOSSOS at {sandbox.url}", highlight=False)
-        result = create_boxes(dataset, PlanOptions(), webknossos_url=sandbox.url, token=sandbox.token)
+        result = create_boxes(dataset, connection=Connection(sandbox.url, sandbox.token))
         report(result, as_json=json)
         assert result.annotation is not None
         wk = webknossos()

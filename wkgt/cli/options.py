@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import attrs
 import typer
 
 from ..errors import InvalidInput
-from ..planner.placement import Region
-from ..planner.plan import DEFAULT_SEED, PlanOptions
-from ..planner.rules import ModelKind
+from ..planner.choices import DEFAULT_SEED, ModelKind
 from ..planner.vectors import Vec3f, parse_floats, parse_ints, parse_mag
+
+if TYPE_CHECKING:
+    from ..planner.placement import Region
+    from ..planner.plan import PlanOptions
 
 PLANNING = "Planning options"
 OUTPUT = "Output options"
@@ -63,7 +65,7 @@ SaveOption = Annotated[
 ]
 
 
-@attrs.frozen
+@dataclass(frozen=True)
 class PlanningOptions:
     """The user's planning choices, still as typed on the command line."""
 
@@ -81,6 +83,8 @@ class PlanningOptions:
 
     def parse(self) -> PlanOptions:
         """Validate the options as typed and turn them into the planner's choices."""
+        from ..planner.plan import PlanOptions
+
         for name, value in (("--object-size", self.object_size), ("--min-voxel-size", self.min_voxel_size), ("--box-edge-nm", self.box_edge_nm)):
             if value is not None and not value > 0:
                 raise_invalid(f"{name} must be positive, got {value:g}")
@@ -109,6 +113,8 @@ def parse_voxel_size(text: str) -> Vec3f:
 
 def parse_region(text: str, what: str) -> Region:
     """``"x,y,z,w,h,d"`` (mag-1 voxels) → Region; the size must be positive."""
+    from ..planner.placement import Region
+
     values = parse_ints(text, what, 6, positive=False)
     if any(v <= 0 for v in values[3:]):
         raise_invalid(f"{what} size must be positive, got {text!r}")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from ..planner.plan import Plan
 from .render import print_plan, print_warnings
+
+if TYPE_CHECKING:
+    from ..planner.plan import Plan
 
 stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True, soft_wrap=False)

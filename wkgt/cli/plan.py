@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..planner.plan import make_plan
 from ..planner.vectors import parse_mags
 from . import options as o
 from .output import emit_plan
@@ -33,6 +31,9 @@ def main(
     preview: o.PreviewOption = None,
 ) -> None:
     """Choose the mag and box size and place well-spread boxes, from the dataset's facts."""
+    from ..planner.plan import make_plan
+    from ..writer.files import save_plan
+
     planning = o.PlanningOptions(
         model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed
     )
@@ -41,9 +42,9 @@ def main(
     )
     plan = make_plan(request)
     if save is not None:
-        Path(save).write_text(plan.to_json() + "\n")
+        save_plan(plan, save)
     if preview is not None:  # no server, no image: boxes over an empty region
-        from ..preview import render_preview
+        from ..writer.preview import render_preview
 
         render_preview(plan, preview)
     emit_plan(plan, as_json=json)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from ..planner.plan import Plan
 from ..planner.vectors import format_vec
+
+if TYPE_CHECKING:
+    from ..planner.plan import Plan
 
 
 def _um(size_mag1: Sequence[int], voxel_size_nm: Sequence[float]) -> str:

@@ -1,12 +1,13 @@
-"""Client layer: server configuration, dataset references and reading datasets (I/O)."""
+"""Client layer (I/O): server configuration and sessions; reading datasets, image data, annotations, tasks."""
 
-from .config import ServerConfig, resolve_server
+from .config import Connection, RetryPolicy, ServerConfig, resolve_server
 from .dataset_ref import DatasetRef, parse_dataset_ref
 from .facts import DatasetFacts, LayerFacts
 from .local import read_local_dataset
-from .session import RetryPolicy, Session
+from .session import Session
 
 __all__ = [
+    "Connection",
     "DatasetFacts",
     "DatasetRef",
     "LayerFacts",

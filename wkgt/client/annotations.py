@@ -16,6 +16,8 @@ from .sdk import webknossos
 from .session import Session
 
 T = TypeVar("T")
+RUN_KEY_LABEL = "wkgt-run-key"
+RUN_KEY_PATTERN = re.compile(rf"{RUN_KEY_LABEL}: ([0-9a-f]{{16}})")
 ANNOTATION_ID = re.compile(r"^[0-9a-f]{24}$")
 ANNOTATION_PATH = re.compile(r"^/annotations/(?:[A-Za-z]+/)?(?P<id>[0-9a-f]{24})/?$")
 
@@ -45,6 +47,12 @@ class AnnotationBoxes:
     @property
     def all_boxes(self) -> tuple[Box, ...]:
         return self.user_boxes + ((self.task_box,) if self.task_box else ())
+
+
+def find_run_key(description: str | None) -> str | None:
+    """The run key wkgt wrote into an annotation's description (``wkgt-run-key: <16 hex>``), if any."""
+    match = RUN_KEY_PATTERN.search(description or "")
+    return match.group(1) if match else None
 
 
 def parse_annotation_ref(text: str) -> AnnotationRefText:

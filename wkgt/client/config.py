@@ -15,6 +15,32 @@ DEFAULT_TIMEOUT_S = 60.0
 
 
 @attrs.frozen
+class RetryPolicy:
+    """How often and how patiently to retry a read (delays double each time)."""
+
+    attempts: int = 4
+    first_delay_s: float = 0.5
+
+
+@attrs.frozen
+class Connection:
+    """The connection settings a job is run with: server, token, timeout, retries.
+
+    ``url``/``token`` left ``None`` come from ``WK_URL``/``WK_TOKEN``, then ``./.env`` (see
+    :func:`resolve_server`). ``repr`` never shows the token.
+    """
+
+    url: str | None = None
+    token: str | None = attrs.field(default=None, repr=False)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    retry: RetryPolicy = RetryPolicy()
+
+    def resolve(self, target: str | None = None) -> ServerConfig:
+        """The server and token to use (``target``: the server a pasted URL names)."""
+        return resolve_server(self.url, self.token, self.timeout_s, target=target)
+
+
+@attrs.frozen
 class ServerConfig:
     """A WEBKNOSSOS server and the credentials for it. ``repr`` never shows the token."""
 

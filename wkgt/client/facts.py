@@ -52,6 +52,13 @@ class DatasetFacts:
                 return layer
         raise NotFound(f"dataset {self.name} has no color layer (layers: {names}); choose one with --layer")
 
+    @property
+    def bbox(self) -> Region:
+        """The union of the layers' boxes: what a new volume layer of the dataset covers."""
+        lo = tuple(min(layer.bbox.topleft[i] for layer in self.layers) for i in range(3))
+        hi = tuple(max(layer.bbox.end[i] for layer in self.layers) for i in range(3))
+        return Region(lo, tuple(h - low for low, h in zip(lo, hi)))  # type: ignore[arg-type]
+
     def segmentation_layers(self) -> list[LayerFacts]:
         return [layer for layer in self.layers if layer.category == "segmentation"]
 

@@ -7,7 +7,6 @@ data outside the layer's bounding box reads as 0 (padding).
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ import attrs
 import numpy as np
 
 from ..errors import ServerError
+from ..planner.mag_choice import coarsest_mag
 from ..planner.vectors import Vec3, format_mag
 from .facts import DatasetFacts, LayerFacts
 from .sdk import webknossos
@@ -48,13 +48,6 @@ def bound_http_retries() -> None:
 def forget_open_datasets() -> None:
     """Drop the datasets this process opened (each reader opens its dataset once per process)."""
     _OPEN.clear()
-
-
-def coarsest_mag(mags: Sequence[Vec3]) -> Vec3:
-    """The mag with the fewest voxels (largest product; ties: the largest per-axis maximum)."""
-    if not mags:
-        raise ValueError("no mags")
-    return max(mags, key=lambda m: (math.prod(m), max(m)))
 
 
 def _read(mag_view: Any, layer_bbox: Any, mag: Vec3, start: Vec3, size: Vec3) -> np.ndarray:

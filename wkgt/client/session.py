@@ -12,25 +12,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import attrs
 import httpx
 
 from ..errors import AuthError, NotFound, ServerError, WkgtError
-from .config import ServerConfig
+from .config import RetryPolicy, ServerConfig
 from .dataset_ref import DatasetRef
 from .facts import DatasetFacts, facts_from_properties
 from .sdk import webknossos
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-@attrs.frozen
-class RetryPolicy:
-    """How often and how patiently to retry a read (delays double each time)."""
-
-    attempts: int = 4
-    first_delay_s: float = 0.5
 
 
 def server_message(response: httpx.Response) -> str:

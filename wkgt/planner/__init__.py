@@ -1,31 +1,54 @@
-"""The pure planner: mag choice, box size, count and placement. No I/O."""
+"""The pure planner: mag choice, box size, count, placement, tissue scoring and the training
+check's verdicts. No I/O (readers and executors are handed in).
 
-from .box_size import BoxSizeChoice, choose_box_size
-from .mag_choice import MagChoice, choose_mag, effective_voxel_size
-from .placement import Region, Spread, place_boxes
-from .plan import DEFAULT_SEED, Box, Plan, PlanOptions, PlanRequest, make_plan
-from .rules import DEFAULT_RULES, GuideRules, ModelKind
-from .vectors import format_mag, parse_mag, parse_mags
+Names are imported on first use, so the command line can import ``wkgt.planner.vectors`` and
+``wkgt.planner.choices`` at start-up without numpy.
+"""
 
-__all__ = [
-    "DEFAULT_RULES",
-    "DEFAULT_SEED",
-    "Box",
-    "BoxSizeChoice",
-    "GuideRules",
-    "MagChoice",
-    "ModelKind",
-    "Plan",
-    "PlanOptions",
-    "PlanRequest",
-    "Region",
-    "Spread",
-    "choose_box_size",
-    "choose_mag",
-    "effective_voxel_size",
-    "format_mag",
-    "make_plan",
-    "parse_mag",
-    "parse_mags",
-    "place_boxes",
-]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .box_size import BoxSizeChoice, choose_box_size
+    from .mag_choice import MagChoice, choose_mag, effective_voxel_size
+    from .choices import ModelKind
+    from .placement import Region, Spread, place_boxes
+    from .plan import Box, Plan, PlanOptions, PlanRequest, make_plan
+    from .rules import DEFAULT_RULES, GuideRules
+    from .vectors import format_mag, parse_mag, parse_mags
+
+_EXPORTS = {
+    "BoxSizeChoice": ".box_size",
+    "choose_box_size": ".box_size",
+    "MagChoice": ".mag_choice",
+    "choose_mag": ".mag_choice",
+    "effective_voxel_size": ".mag_choice",
+    "ModelKind": ".choices",
+    "Region": ".placement",
+    "Spread": ".placement",
+    "place_boxes": ".placement",
+    "DEFAULT_SEED": ".choices",
+    "Box": ".plan",
+    "Plan": ".plan",
+    "PlanOptions": ".plan",
+    "PlanRequest": ".plan",
+    "make_plan": ".plan",
+    "DEFAULT_RULES": ".rules",
+    "GuideRules": ".rules",
+    "format_mag": ".vectors",
+    "parse_mag": ".vectors",
+    "parse_mags": ".vectors",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'wkgt.planner' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)

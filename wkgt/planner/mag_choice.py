@@ -31,6 +31,13 @@ def finest_first(mags: Sequence[Vec3]) -> list[Vec3]:
     return sorted(set(mags), key=lambda m: (m[0] * m[1] * m[2], max(m), m))
 
 
+def coarsest_mag(mags: Sequence[Vec3]) -> Vec3:
+    """The mag with the fewest voxels (largest product; ties: the largest per-axis maximum)."""
+    if not mags:
+        raise ValueError("no mags")
+    return max(mags, key=lambda m: (m[0] * m[1] * m[2], max(m)))
+
+
 def describe_mags(voxel_size_nm: Sequence[float], mags: Sequence[Vec3]) -> str:
     """``"1 (11.24×11.24×30 nm), 2-2-1 (22.48×22.48×30 nm)"`` for error messages."""
     return ", ".join(

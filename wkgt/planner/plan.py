@@ -18,12 +18,12 @@ import numpy as np
 from .._version import __version__
 from ..errors import InvalidInput
 from .box_size import choose_box_size
+from .choices import DEFAULT_SEED
 from .mag_choice import choose_mag
 from .placement import CandidateFilter, Region, Spread, measure_spread, place_boxes
 from .rules import DEFAULT_RULES, GuideRules, ModelKind
 from .vectors import Vec3, Vec3f, format_mag
 
-DEFAULT_SEED = 0
 
 
 @attrs.frozen

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import attrs
 
+from .choices import ModelKind
 from .vectors import Vec3
 
-
-class ModelKind(str, Enum):
-    """What the lab is going to train."""
-
-    NEURONS = "neurons"
-    INSTANCES = "instances"
+__all__ = ["DEFAULT_RULES", "GuideRules", "ModelKind"]
 
 
 @attrs.frozen

@@ -1,6 +1,6 @@
-"""Writer layer: annotations built from plans, viewer URLs, uploads and rerun safety."""
+"""Writer layer: annotations built from plans, uploads and reconciliation, tasks, viewer URLs, files and pictures."""
 
-from .annotation import build_annotation, default_name, describe, run_key
+from .annotation import build_annotation, default_name, describe
 from .upload import AnnotationRef, find_existing, job_lock, upload
 from .urls import annotation_url, dataset_view_url, zoom_for_box
 
@@ -13,7 +13,6 @@ __all__ = [
     "describe",
     "find_existing",
     "job_lock",
-    "run_key",
     "upload",
     "zoom_for_box",
 ]

@@ -1,40 +1,19 @@
-"""Turning a plan into a WEBKNOSSOS annotation (the SDK's ``Annotation``), and its run key."""
+"""Turning a plan into a WEBKNOSSOS annotation (the SDK's ``Annotation``): boxes, colours, name, description."""
 
 from __future__ import annotations
 
 import colorsys
 import datetime as dt
-import hashlib
-import json
-import re
 from typing import Any
 
 from .._version import __version__
-from ..client.facts import DatasetFacts, LayerFacts
+from ..client.annotations import RUN_KEY_LABEL
+from ..client.facts import DatasetFacts
 from ..client.sdk import webknossos
 from ..errors import NotFound
-from ..planner.plan import Plan, PlanOptions
+from ..planner.plan import Plan
 
-RUN_KEY_LABEL = "wkgt-run-key"
-RUN_KEY_PATTERN = re.compile(rf"{RUN_KEY_LABEL}: ([0-9a-f]{{16}})")
 VOLUME_LAYER_NAME = "ground_truth"
-
-
-def run_key(server: str | None, dataset: DatasetFacts, layer: LayerFacts, options: PlanOptions, kind: str = "annotation") -> str:
-    """A short fingerprint of a job: same server, dataset, layer, options and seed → same key."""
-    job = {
-        "server": server,
-        "dataset": dataset.id or dataset.name,
-        "layer": layer.name,
-        "options": options.to_dict(),
-        "kind": kind,
-    }
-    return hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def find_run_key(description: str | None) -> str | None:
-    match = RUN_KEY_PATTERN.search(description or "")
-    return match.group(1) if match else None
 
 
 def box_colors(n: int) -> list[tuple[float, float, float, float]]:

@@ -13,14 +13,24 @@ import attrs
 
 from ..client.facts import DatasetFacts
 from ..client.session import Session
-from ..errors import AuthError, InvalidInput, NotFound, WkgtError, WriteError
+from ..client.tasks import find_existing_tasks, resolve_project, resolve_task_type
+from ..errors import AuthError, InvalidInput, WkgtError, WriteError
 from ..planner.plan import Box, Plan
 from ..planner.vectors import Vec3
 from .upload import job_lock
 
 TaskStatus = Literal["dry-run", "created", "exists"]
-PAGE_SIZE = 1000
 MIN_DOMAIN_LENGTH = 2  # the server's tasks table: CHECK (neededExperience_domain ~* '^.{2,}$')
+
+
+@attrs.frozen
+class TaskOptions:
+    """``--as-tasks``: one task per box in an existing project and task type."""
+
+    project: str
+    task_type: str
+    instances: int = 1
+    experience: tuple[str, int] | None = None
 
 
 @attrs.frozen
@@ -100,71 +110,6 @@ def default_experience(task_type_summary: str) -> tuple[str, int]:
     if len(task_type_summary) < MIN_DOMAIN_LENGTH:
         raise InvalidInput(f"task type {task_type_summary!r} is too short a name to serve as experience domain; pass --experience")
     return task_type_summary, 0
-
-
-def _names(items: Iterable[str]) -> str:
-    return ", ".join(sorted(items)) or "none"
-
-
-def resolve_project(session: Session, name: str) -> Any:
-    """The SDK's ``ApiProject`` called ``name``; NotFound lists the projects that exist."""
-    api = session.api
-    try:
-        return session.read(f"looking up project {name!r}", lambda: api().project_info_by_name(project_name=name))
-    except NotFound:
-        pass
-    from webknossos.client.api_client.models import ApiProject
-
-    # The SDK wraps no project list; its client still sends the request (GET /projects).
-    projects = session.read("listing projects", lambda: api()._get_json("/projects", list[ApiProject]))
-    raise NotFound(f"no project {name!r} on {session.config.url}; projects: {_names(p.name for p in projects)}")
-
-
-def resolve_task_type(session: Session, id_or_summary: str) -> Any:
-    """The SDK's ``ApiTaskType`` with this id or summary; NotFound lists the ones that exist."""
-    types = session.read("listing task types", lambda: session.api().task_type_list())
-    matches = [t for t in types if t.id == id_or_summary] or [t for t in types if t.summary == id_or_summary]
-    existing = _names(f"{t.summary} ({t.id})" for t in types)
-    if not matches:
-        raise NotFound(f"no task type {id_or_summary!r} on {session.config.url}; task types: {existing}")
-    if len(matches) > 1:
-        raise NotFound(f"task type {id_or_summary!r} is ambiguous ({_names(t.id for t in matches)}); pass its id")
-    return matches[0]
-
-
-def project_tasks(session: Session, project_id: str) -> list[Any]:
-    """Every task of a project (the SDK's ``ApiTask``), page by page."""
-
-    def page(number: int) -> tuple[list[Any], int]:
-        return session.read(
-            "listing the project's tasks",
-            lambda: session.api().task_infos_by_project_id_paginated(project_id=project_id, limit=PAGE_SIZE, page_number=number),
-        )
-
-    tasks: list[Any] = []
-    number = 0
-    while True:
-        batch, total = page(number)
-        tasks += batch
-        number += 1
-        if not batch or len(tasks) >= total:
-            return tasks
-
-
-def _key(dataset_id: str, task_type_id: str, topleft: Sequence[int], size: Sequence[int]) -> tuple[Any, ...]:
-    return dataset_id, task_type_id, tuple(int(v) for v in topleft), tuple(int(v) for v in size)
-
-
-def find_existing_tasks(session: Session, project_id: str, task_type_id: str, dataset_id: str, boxes: Sequence[Box]) -> dict[str, str]:
-    """Box name → id of a task in the project with the same dataset, task type and bounding box."""
-    found: dict[tuple[Any, ...], str] = {}
-    for task in project_tasks(session, project_id):
-        bbox = task.bounding_box
-        if bbox is not None:
-            size = (bbox.width, bbox.height, bbox.depth)
-            found.setdefault(_key(task.dataset_id, task.type.id, bbox.top_left, size), task.id)
-    wanted = {box.name: _key(dataset_id, task_type_id, box.topleft, box.size) for box in boxes}
-    return {name: found[key] for name, key in wanted.items() if key in found}
 
 
 def _parameters(box: Box, task_type_id: str, project: str, dataset_id: str, instances: int, experience: tuple[str, int]) -> Any:

@@ -13,7 +13,7 @@ import filelock
 
 from ..client.session import NoAnswer, Session
 from ..errors import AuthError, Busy, WkgtError, WriteError
-from .annotation import find_run_key
+from ..client.annotations import find_run_key
 
 DEFAULT_LOCK_TIMEOUT_S = 600.0
 

@@ -1,4 +1,4 @@
-"""The ``wkgt check`` job as a function: read an annotation's boxes and judge them for training."""
+"""The ``check`` job: read an annotation's boxes and judge them for training (``wkgt check``)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from typing import Any
 
 import attrs
 
-from .checker import CheckReport, Finding, check_boxes
-from .client import DatasetFacts, DatasetRef, LayerFacts, RetryPolicy, Session, resolve_server
-from .client.annotations import AnnotationBoxes, parse_annotation_ref, read_annotation
-from .client.config import DEFAULT_TIMEOUT_S
-from .planner import ModelKind, Region
-from .planner.vectors import Vec3
+from ..client import Connection, DatasetFacts, DatasetRef, LayerFacts, Session
+from ..client.annotations import AnnotationBoxes, parse_annotation_ref, read_annotation
+from ..planner.check import CheckReport, Finding, check_boxes
+from ..planner.rules import ModelKind
+from ..planner.vectors import Vec3
 
 
 @attrs.frozen
@@ -43,30 +42,30 @@ class CheckResult:
         }
 
 
-def dataset_bbox(facts: DatasetFacts) -> Region:
-    """The union of the layers' boxes: what a new volume layer of the dataset covers."""
-    lo = tuple(min(layer.bbox.topleft[i] for layer in facts.layers) for i in range(3))
-    hi = tuple(max(layer.bbox.end[i] for layer in facts.layers) for i in range(3))
-    return Region(lo, tuple(h - low for low, h in zip(lo, hi)))  # type: ignore[arg-type]
+@attrs.frozen
+class CheckJob:
+    """A ``check`` job: the image layer to train on (default: the first color layer), the model
+    kind, and the training mag (``mag``; else the guide's rule picks it, from
+    ``object_size_nm`` for instances, ``min_voxel_size_nm`` to change the 8 nm)."""
+
+    layer: str | None = None
+    model: ModelKind = ModelKind.NEURONS
+    mag: Vec3 | None = None
+    object_size_nm: float | None = None
+    min_voxel_size_nm: float | None = None
 
 
 def check_annotation(
     annotation: str,
+    job: CheckJob = CheckJob(),
     *,
-    layer: str | None = None,
-    model: ModelKind = ModelKind.NEURONS,
-    mag: Vec3 | None = None,
-    object_size_nm: float | None = None,
-    min_voxel_size_nm: float | None = None,
-    webknossos_url: str | None = None,
-    token: str | None = None,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-    retry: RetryPolicy = RetryPolicy(),
+    connection: Connection | None = None,
 ) -> CheckResult:
     """Check the user boxes (and task box) of ``annotation`` (id or URL) against the training
     dialog's verdicts and the guide's rules."""
     ref = parse_annotation_ref(annotation)
-    session = Session(resolve_server(webknossos_url, token, timeout_s, target=ref.server), retry)
+    connection = connection or Connection()
+    session = Session(connection.resolve(target=ref.server), connection.retry)
     session.negotiate()
     boxes = read_annotation(session, ref.id)
     facts = session.dataset(
@@ -74,17 +73,17 @@ def check_annotation(
         if boxes.dataset_id
         else DatasetRef(name=boxes.dataset_name, organization=boxes.organization)
     )
-    chosen = facts.layer(layer)
+    chosen = facts.layer(job.layer)
     report = check_boxes(
         boxes.all_boxes,
         voxel_size_nm=facts.voxel_size_nm,
-        mag=mag,
+        mag=job.mag,
         available_mags=chosen.mags,
         dataset_bbox=chosen.bbox,
-        volume_bbox=dataset_bbox(facts) if boxes.volume_layers else None,
-        model=model,
-        object_size_nm=object_size_nm,
-        min_voxel_size_nm=min_voxel_size_nm,
+        volume_bbox=facts.bbox if boxes.volume_layers else None,
+        model=job.model,
+        object_size_nm=job.object_size_nm,
+        min_voxel_size_nm=job.min_voxel_size_nm,
     )
     if not boxes.volume_layers:
         report = report.with_finding(

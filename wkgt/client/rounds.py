@@ -1,27 +1,16 @@
-"""Later rounds: the boxes of earlier annotations that new boxes must keep clear of."""
+"""Later rounds, the reading: the boxes of earlier annotations and tasks that new boxes keep clear of."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from .client.annotations import AnnotationBoxes, parse_annotation_ref, read_annotation
-from .client.config import normalize_url
-from .client.facts import DatasetFacts
-from .client.session import Session
-from .errors import InvalidInput
-from .planner.plan import AvoidedBox
-from .planner.vectors import Vec3, Vec3f
-from .writer.annotation import find_run_key
-
-DEFAULT_GAP_NM = 250.0
-
-
-def gap_voxels(gap_nm: float, voxel_size_nm: Vec3f) -> int:
-    """A gap of at least ``gap_nm`` on every axis, in mag-1 voxels (the planner's gap is one number)."""
-    if gap_nm < 0:
-        raise InvalidInput(f"--gap-nm must not be negative, got {gap_nm:g}")
-    return math.ceil(gap_nm / min(voxel_size_nm)) if gap_nm else 0
+from ..errors import InvalidInput
+from ..planner.plan import AvoidedBox
+from .annotations import AnnotationBoxes, find_run_key, parse_annotation_ref, read_annotation
+from .config import normalize_url
+from .facts import DatasetFacts
+from .session import Session
+from .tasks import dataset_task_boxes
 
 
 def _boxes_of(annotation: AnnotationBoxes) -> list[AvoidedBox]:
@@ -66,19 +55,4 @@ def gather_avoided(
             if dataset.id is not None and annotation.dataset_id == dataset.id:
                 seen[info.id] = annotation
     boxes = tuple(box for annotation in seen.values() for box in _boxes_of(annotation))
-    return boxes + (_task_boxes(session, dataset) if previous else ())
-
-
-def _task_boxes(session: Session, dataset: DatasetFacts) -> tuple[AvoidedBox, ...]:
-    """The bounding boxes of the dataset's tasks (one request: the task list)."""
-    tasks = session.read("listing tasks", lambda: session.api().task_list())
-    return tuple(
-        AvoidedBox(f"task {task.id}", f"task {task.id}", tuple(task.bounding_box.top_left), _size(task.bounding_box))
-        for task in tasks
-        if task.dataset_id == dataset.id and task.bounding_box is not None
-    )
-
-
-def _size(bbox: object) -> Vec3:
-    return (bbox.width, bbox.height, bbox.depth)  # type: ignore[attr-defined]
-
+    return boxes + (dataset_task_boxes(session, dataset) if previous else ())

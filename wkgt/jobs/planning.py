@@ -1,105 +1,60 @@
-"""Planning with the tissue check and earlier boxes: scoring the coarse mag, then placing.
+"""The planning step of a job: score the coarse mag for tissue, place the boxes, check the plan.
 
-Glue between the pure pieces (:mod:`wkgt.tissue`, :func:`wkgt.planner.make_plan`) and the
-readers of :mod:`wkgt.client.imagery`; the executor comes from ``cluster_tools`` only when
-more than one job or a cluster is asked for.
+Glue between the pure pieces (:mod:`wkgt.planner.tissue`, :func:`wkgt.planner.make_plan`,
+:func:`wkgt.planner.check.check_boxes`), the readers of :mod:`wkgt.client.imagery` and the
+executors of :mod:`wkgt.jobs.distribute`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
 import numpy as np
 
-from .errors import InvalidInput, ServerError, WkgtError
-from .planner.placement import Region
-from .planner.plan import (
+from ..client.facts import DatasetFacts, LayerFacts
+from ..errors import InvalidInput, ServerError, WkgtError
+from ..planner.check import check_boxes
+from ..planner.mag_choice import coarsest_mag
+from ..planner.placement import Region
+from ..planner.plan import (
     AvoidedBox,
     Plan,
+    PlanOptions,
     PlanRequest,
     TissueReport,
     make_plan,
     planning_region,
 )
-from .planner.vectors import Vec3, format_mag
-from .tissue import DEFAULT_CHUNK_VOXELS, DEFAULT_MIN_TISSUE, TissueMap, score_region
-
-STRATEGIES: tuple[str, ...] = ("multiprocessing", "slurm", "kubernetes", "dask", "sequential")
-
+from ..planner.tissue import DEFAULT_CHUNK_VOXELS, DEFAULT_MIN_TISSUE, TissueMap, score_region
+from ..planner.vectors import Vec3, format_mag
+from ..writer.preview import render_preview
+from .distribute import Distribution, executor_for
 
 @attrs.frozen
 class TissueOptions:
-    """The tissue check: on/off, the foreground share a box needs, and how to distribute it."""
+    """The tissue check: on/off, the foreground share a box needs, the chunk size of the scoring."""
 
     check: bool = True
     min_tissue: float = DEFAULT_MIN_TISSUE
-    jobs: int = 1
-    distribution_strategy: str = "multiprocessing"
-    job_resources: dict[str, Any] | None = None
     chunk_voxels: int = DEFAULT_CHUNK_VOXELS
 
     def validate(self) -> TissueOptions:
         if not 0 < self.min_tissue <= 1:
             raise InvalidInput(f"--min-tissue must be in (0, 1], got {self.min_tissue:g}")
-        if self.jobs < 1:
-            raise InvalidInput(f"--jobs must be at least 1, got {self.jobs}")
-        if self.distribution_strategy not in STRATEGIES:
-            raise InvalidInput(
-                f"--distribution-strategy must be one of {', '.join(STRATEGIES)}, got {self.distribution_strategy!r}"
-            )
         if self.chunk_voxels < 8:
             raise InvalidInput(f"the tissue chunk size must be at least 8 voxels, got {self.chunk_voxels}")
-        if self.check:
-            _check_available(self.distribution_strategy)
         return self
 
 
-@contextmanager
-def executor_for(options: TissueOptions) -> Iterator[Any | None]:
-    """``None`` (score here, one chunk after another) for one local job, else a cluster_tools executor."""
-    if options.distribution_strategy in ("multiprocessing", "sequential") and options.jobs == 1:
-        yield None
-        return
-    import cluster_tools
-
-    strategy = options.distribution_strategy
-    if strategy == "multiprocessing":
-        executor = cluster_tools.get_executor("multiprocessing", max_workers=options.jobs)
-    elif strategy == "sequential":
-        executor = cluster_tools.get_executor("sequential")
-    elif strategy == "dask":
-        executor = cluster_tools.get_executor("dask", job_resources=dict(options.job_resources or {}))
-    else:
-        kwargs: dict[str, Any] = {"debug": False, "keep_logs": False}
-        if options.job_resources is not None:
-            kwargs["job_resources"] = dict(options.job_resources)
-        executor = cluster_tools.get_executor(strategy, **kwargs)
-    with executor:
-        yield executor
-
-
-def _check_available(strategy: str) -> None:
-    """One clear line instead of a cluster_tools failure deep in the first job."""
-    import importlib.util
-    import shutil
-
-    needs = {"slurm": ("sbatch", None), "kubernetes": (None, "kubernetes"), "dask": (None, "distributed")}
-    command, module = needs.get(strategy, (None, None))
-    if command is not None and shutil.which(command) is None:
-        raise InvalidInput(f"--distribution-strategy {strategy} needs {command!r} on the PATH (run it on the cluster's login node)")
-    if module is not None and importlib.util.find_spec(module) is None:
-        raise InvalidInput(
-            f"--distribution-strategy {strategy} needs the Python package {module!r} (pip install 'cluster_tools[{strategy}]')"
-        )
-
-
-def score_tissue(reader: Any, mag: Vec3, region: Region, voxel_size_nm: Sequence[float], options: TissueOptions) -> TissueMap:
+def score_tissue(
+    reader: Any, mag: Vec3, region: Region, voxel_size_nm: Sequence[float], options: TissueOptions, distribution: Distribution
+) -> TissueMap:
     """Score the coarse mag over ``region`` (chunked, on the chosen executor); reading errors become one line."""
     try:
-        with executor_for(options) as executor:
+        with executor_for(distribution) as executor:
             return score_region(
                 reader, mag, region.topleft, region.size, voxel_size_nm, executor=executor, chunk=options.chunk_voxels
             )
@@ -117,6 +72,7 @@ def plan_boxes(
     reader: Any | None = None,
     tissue_mag: Vec3 | None = None,
     options: TissueOptions = TissueOptions(),
+    distribution: Distribution = Distribution(),
     avoided: Sequence[AvoidedBox] = (),
     gap: int = 0,
 ) -> tuple[Plan, TissueMap | None]:
@@ -126,7 +82,7 @@ def plan_boxes(
     occupied = [(box.topleft, box.size) for box in avoided]
     tissue: TissueMap | None = None
     if options.check and reader is not None and tissue_mag is not None:
-        tissue = score_tissue(reader, tissue_mag, planning_region(request), request.voxel_size_nm, options)
+        tissue = score_tissue(reader, tissue_mag, planning_region(request), request.voxel_size_nm, options, distribution)
     skipped = tissue is not None and tissue.padding_fraction >= 1.0  # nothing but 0s: no image data to judge
     tissue_map = tissue
 
@@ -169,3 +125,53 @@ def plan_boxes(
             ),
         )
     return attrs.evolve(plan, tissue=report, avoided=tuple(avoided), warnings=warnings), tissue
+
+
+PLANNER_WARNS_ALREADY = frozenset({"total-volume", "few-boxes", "few-voxels", "not-multiple"})
+
+
+def plan_layer(
+    facts: DatasetFacts,
+    layer: LayerFacts,
+    options: PlanOptions,
+    tissue: TissueOptions,
+    distribution: Distribution,
+    reader: Any | None,
+    preview: Path | None,
+    avoided: Sequence[AvoidedBox] = (),
+    gap: int = 0,
+) -> Plan:
+    """Plan boxes on ``layer`` (on tissue where ``reader`` reads its coarsest mag, clear of
+    ``avoided``), check the plan, and draw it into ``preview``."""
+    plan, tissue_map = plan_boxes(
+        options.request(facts.voxel_size_nm, layer.mags, layer.bbox),
+        reader=reader,
+        tissue_mag=coarsest_mag(layer.mags),
+        options=tissue,
+        distribution=distribution,
+        avoided=avoided,
+        gap=gap,
+    )
+    plan = checked(plan, facts, layer, options)
+    if preview is not None:
+        render_preview(plan, preview, tissue_map)
+    return plan
+
+
+def checked(plan: Plan, facts: DatasetFacts, layer: LayerFacts, options: PlanOptions) -> Plan:
+    """Run ``wkgt check``'s rules on a plan: refuse one with errors, keep the new warnings."""
+    report = check_boxes(
+        plan.boxes,
+        voxel_size_nm=facts.voxel_size_nm,
+        mag=plan.mag_vec,
+        available_mags=layer.mags,
+        dataset_bbox=layer.bbox,
+        volume_bbox=None,
+        model=plan.model,
+        object_size_nm=options.object_size_nm,
+        min_voxel_size_nm=options.min_voxel_size_nm,
+    )
+    if not report.ok:
+        raise InvalidInput(f"the plan fails the training check, nothing written: {report.errors[0].message}")
+    extra = tuple(f.message for f in report.warnings if f.code not in PLANNER_WARNS_ALREADY)
+    return attrs.evolve(plan, warnings=plan.warnings + extra) if extra else plan

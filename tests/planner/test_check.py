@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from wkgt.checker import check_boxes, shrink_to_mag
+from wkgt.planner.check import check_boxes, shrink_to_mag
 from wkgt.errors import InvalidInput
 from wkgt.planner import Box, ModelKind, PlanOptions, Region, make_plan
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from wkgt.create_job import checked
+from wkgt.jobs.planning import checked
 from wkgt.errors import InvalidInput
 from wkgt.planner import Box, PlanOptions
 

@@ -21,9 +21,11 @@ from typing import Any, Literal
 
 import attrs
 
-from .planner import DEFAULT_RULES, Box, GuideRules, ModelKind, Region, choose_mag, format_mag
-from .planner.mag_choice import finest_first
-from .planner.vectors import Vec3, Vec3f, format_vec
+from .mag_choice import choose_mag, finest_first
+from .placement import Region
+from .plan import Box
+from .rules import DEFAULT_RULES, GuideRules, ModelKind
+from .vectors import Vec3, Vec3f, format_mag, format_vec
 
 Severity = Literal["error", "warning"]
 

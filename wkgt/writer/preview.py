@@ -16,8 +16,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import InvalidInput
-from .planner.plan import Plan
+from ..errors import InvalidInput
+from ..planner.plan import Plan
 
 DEFAULT_WIDTH = 1000
 MARGIN = 40
@@ -92,7 +92,7 @@ def layout(plan: Plan, width: int = DEFAULT_WIDTH) -> PreviewLayout:
 
 
 def _box_color(index: int, count: int) -> tuple[int, int, int]:
-    from .writer.annotation import box_colors
+    from .annotation import box_colors
 
     r, g, b, _ = box_colors(count)[index]
     return round(r * 255), round(g * 255), round(b * 255)

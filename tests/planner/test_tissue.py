@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wkgt.tissue import (
+from wkgt.planner.tissue import (
     TissueMap,
     array_reader,
     chunk_jobs,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from wkgt.planner import Plan
-from wkgt.preview import EMPTY_REGION, OUTLINE, layout, render_preview
+from wkgt.writer.preview import EMPTY_REGION, OUTLINE, layout, render_preview
 
-from .conftest import create_boxes_argv, run_json
+from ..helpers import create_boxes_argv, run_json
 
 PLAN = ["plan", "--voxel-size", "11.24,11.24,28", "--mags", "1,2-2-1,4-4-1", "--bbox", "100,200,50,2048,1024,512", "--json"]
 

@@ -1,0 +1,76 @@
+"""Distributing work: the cluster_tools executor a job's chunks run on (the engine the webknossos SDK uses).
+
+One local job scores here, chunk after chunk (no executor); more jobs or a cluster get a
+``cluster_tools`` executor: multiprocessing, Slurm, Kubernetes or Dask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+
+from ..errors import InvalidInput
+
+STRATEGIES: tuple[str, ...] = ("multiprocessing", "slurm", "kubernetes", "dask", "sequential")
+
+
+@attrs.frozen
+class Distribution:
+    """How many jobs run at once, where (``strategy``), and with which cluster resources."""
+
+    jobs: int = 1
+    strategy: str = "multiprocessing"
+    resources: dict[str, Any] | None = None
+
+    def validate(self) -> Distribution:
+        if self.jobs < 1:
+            raise InvalidInput(f"--jobs must be at least 1, got {self.jobs}")
+        if self.strategy not in STRATEGIES:
+            raise InvalidInput(f"--distribution-strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        return self
+
+    @property
+    def local_and_single(self) -> bool:
+        return self.strategy in ("multiprocessing", "sequential") and self.jobs == 1
+
+
+@contextmanager
+def executor_for(distribution: Distribution) -> Iterator[Any | None]:
+    """``None`` (work here, one piece after another) for one local job, else a cluster_tools executor."""
+    if distribution.local_and_single:
+        yield None
+        return
+    import cluster_tools
+
+    strategy, resources = distribution.strategy, distribution.resources
+    if strategy == "multiprocessing":
+        executor = cluster_tools.get_executor("multiprocessing", max_workers=distribution.jobs)
+    elif strategy == "sequential":
+        executor = cluster_tools.get_executor("sequential")
+    elif strategy == "dask":
+        executor = cluster_tools.get_executor("dask", job_resources=dict(resources or {}))
+    else:
+        kwargs: dict[str, Any] = {"debug": False, "keep_logs": False}
+        if resources is not None:
+            kwargs["job_resources"] = dict(resources)
+        executor = cluster_tools.get_executor(strategy, **kwargs)
+    with executor:
+        yield executor
+
+
+def check_available(strategy: str) -> None:
+    """One clear line instead of a cluster_tools failure deep in the first job."""
+    import importlib.util
+    import shutil
+
+    needs = {"slurm": ("sbatch", None), "kubernetes": (None, "kubernetes"), "dask": (None, "distributed")}
+    command, module = needs.get(strategy, (None, None))
+    if command is not None and shutil.which(command) is None:
+        raise InvalidInput(f"--distribution-strategy {strategy} needs {command!r} on the PATH (run it on the cluster's login node)")
+    if module is not None and importlib.util.find_spec(module) is None:
+        raise InvalidInput(
+            f"--distribution-strategy {strategy} needs the Python package {module!r} (pip install 'cluster_tools[{strategy}]')"
+        )
