@@ -251,11 +251,13 @@ class SandboxState:
         tags: Iterable[str] = (),
         user_bounding_boxes: Iterable[JsonDict] = (),
         task_id: str | None = None,
+        team: str | None = None,
         created_ms: int | None = None,
     ) -> StoredAnnotation:
         """Add an annotation owned by `owner` (a role name or user id) on `dataset` (a dataset id, or a
         name in the owner's organization, else any), shared with the teams `shared_with` (names or ids).
-        Its id encodes `created_ms`, so the readable list orders it as the server would."""
+        Its team (whose managers may read and finish it) is `team`, else chosen as the server's
+        `selectSuitableTeam` does. Its id encodes `created_ms`, so lists order it as the server would."""
         with self.lock:
             owner_user = self._user(owner)
             ds = self._dataset(dataset, owner_user["organization"])
@@ -265,7 +267,10 @@ class SandboxState:
             shared = [self._team_id(t) for t in shared_with]
             member_of = [t["id"] for t in owner_user.get("teams", [])]
             allowed = [t["id"] for t in ds.json.get("allowedTeamsCumulative") or []]
-            team_id = next((t for t in allowed if t in member_of), member_of[0] if member_of else None)
+            team_id = self._team_id(team) if team else next((t for t in allowed if t in member_of), None)
+            if team_id is None:
+                base = (t["id"] for t in self.teams.values() if t.get("isOrganizationTeam") and t["organization"] == owner_user["organization"])
+                team_id = next(base, member_of[0] if member_of else None)
             annotation = StoredAnnotation(
                 id=new_object_id(created / 1000),
                 name=name,
