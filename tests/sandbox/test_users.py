@@ -123,11 +123,19 @@ def test_wkgt_sandbox_prints_every_role_and_token() -> None:
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline().rstrip("\n") for _ in range(3 + len(ROLES))]
+        url = lines[0].removeprefix("WK_URL=")
+        table = {line.split()[1]: line.split()[2] for line in lines[3:]}
+        for _ in range(400):  # the printed tokens work once the server answers
+            try:
+                answer = httpx.get(f"{url}/api/v16/user", headers={"X-Auth-Token": table["manager"]})
+                break
+            except httpx.ConnectError:
+                continue
+        assert answer.json()["firstName"] == "Mona"
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+        assert proc.wait(timeout=30) == 0
     assert lines[1] == f"WK_TOKEN={DEFAULT_TOKEN}" and lines[2].startswith("# users")
-    table = {line.split()[1]: line.split()[2] for line in lines[3:]}
     assert table == {
         "admin": DEFAULT_TOKEN,
         **{role: f"{DEFAULT_TOKEN}-{role}" for role in ROLES if role != "admin"},
