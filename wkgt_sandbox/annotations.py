@@ -24,6 +24,7 @@ from .auth import (
     error,
     is_admin_of,
     is_team_manager_or_admin_of,
+    managed_team_ids,
     not_allowed,
     request_user,
     team_ids,
@@ -76,7 +77,7 @@ def can_read(state: SandboxState, user: User | None, a: StoredAnnotation) -> boo
         return True
     return (
         a.owner_id == user["id"]
-        or (a.team_id is not None and a.team_id in {t["id"] for t in user["teams"] if t.get("isTeamManager")})
+        or (a.team_id is not None and a.team_id in managed_team_ids(user))
         or is_admin_of(user, organization)
     )
 
@@ -406,29 +407,43 @@ def state_matches(state: str, is_finished: bool | None) -> bool:
     return state == ("Finished" if is_finished else "Active")
 
 
+def _list_params(request: Request) -> tuple[bool | None, int, int, bool] | Response:
+    """`isFinished`, `limit` (default 1000), `pageNumber` (default 0), `includeTotalCount` of a list route,
+    or Play's 400 for a value it cannot parse."""
+    values = [
+        _bool_param(request, "isFinished"),
+        _int_param(request, "limit", DEFAULT_LIST_LIMIT),
+        _int_param(request, "pageNumber", 0),
+        _bool_param(request, "includeTotalCount"),
+    ]
+    bad = next((v for v in values if isinstance(v, Response)), None)
+    if bad is not None:
+        return bad
+    is_finished, limit, page, with_count = values
+    return is_finished, int(limit or 0), int(page or 0), bool(with_count)  # type: ignore[arg-type]
+
+
 @secured
 async def readable(request: Request) -> Response:
     """`AnnotationController.listExplorationals` (`AnnotationDAO.findAllListableExplorationals` with
     `filterOwnedOrShared`): the caller's own explorationals and the Public/Internal ones shared with one
     of the caller's teams, not cancelled (or filtered by `isFinished`), newest first (`ORDER BY _id DESC`),
     `limit` (default 1000) per `pageNumber`; `includeTotalCount=true` adds `X-Total-Count`."""
+    params = _list_params(request)
+    if isinstance(params, Response):
+        return params
+    is_finished, limit, page, with_count = params
     state = state_of(request)
     me = identity(request)
-    params = [_bool_param(request, "isFinished"), _int_param(request, "limit", DEFAULT_LIST_LIMIT)]
-    params += [_int_param(request, "pageNumber", 0), _bool_param(request, "includeTotalCount")]
-    for p in params:
-        if isinstance(p, Response):
-            return p
-    is_finished, limit, page, with_count = params
-    assert isinstance(limit, int) and isinstance(page, int)
     with state.lock:
         listed = [
             a
             for a in state.annotations.values()
-            if a.typ == "Explorational" and state_matches(a.state, is_finished) and is_listable(me, a)  # type: ignore[arg-type]
+            if a.typ == "Explorational" and state_matches(a.state, is_finished) and is_listable(me, a)
         ]
         listed.sort(key=lambda a: a.id, reverse=True)
-        entries = [readable_json(state, a) for a in listed[page * limit : (page + 1) * limit] if a.dataset_id in state.datasets]
+        shown = listed[page * limit : (page + 1) * limit]
+        entries = [readable_json(state, a) for a in shown if a.dataset_id in state.datasets]
     headers = {"X-Total-Count": str(len(listed))} if with_count else None
     return JSONResponse(entries, headers=headers)
 

@@ -264,10 +264,10 @@ class SandboxState:
             if visibility not in VISIBILITIES or state not in ANNOTATION_STATES:
                 raise ValueError(f"unknown visibility {visibility!r} or state {state!r}")
             created = int(time.time() * 1000) if created_ms is None else int(created_ms)
-            shared = [self._team_id(t) for t in shared_with]
+            shared = [self.team_id(t) for t in shared_with]
             member_of = [t["id"] for t in owner_user.get("teams", [])]
             allowed = [t["id"] for t in ds.json.get("allowedTeamsCumulative") or []]
-            team_id = self._team_id(team) if team else next((t for t in allowed if t in member_of), None)
+            team_id = self.team_id(team) if team else next((t for t in allowed if t in member_of), None)
             if team_id is None:
                 base = (t["id"] for t in self.teams.values() if t.get("isOrganizationTeam") and t["organization"] == owner_user["organization"])
                 team_id = next(base, member_of[0] if member_of else None)
@@ -316,7 +316,8 @@ class SandboxState:
             raise ValueError(f"no dataset with id or name {ref!r}")
         return named[0]
 
-    def _team_id(self, ref: str) -> str:
+    def team_id(self, ref: str) -> str:
+        """The id of the team with this id or (unique) name."""
         if ref in self.teams:
             return ref
         found = [t["id"] for t in self.teams.values() if t["name"] == ref]

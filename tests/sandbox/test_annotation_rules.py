@@ -69,7 +69,7 @@ def test_readable_lists_own_and_shared_annotations_newest_first(lab: Sandbox) ->
     assert readable_ids(lab, "novice") == [public_shared.id, shared.id]
     entry = api(lab, "annotator").get("/annotations/readable").json()[3]
     assert set(entry) == COMPACT_KEYS
-    assert entry["teams"] == [{"id": lab.state._team_id("annotators"), "name": "annotators", "organizationId": "sandbox_lab"}]
+    assert entry["teams"] == [{"id": lab.state.team_id("annotators"), "name": "annotators", "organizationId": "sandbox_lab"}]
     assert entry["owner"] == {"id": lab.users["manager"].id, "firstName": "Mona", "lastName": "Nager"}
     assert (entry["visibility"], entry["state"], entry["tags"]) == ("Internal", "Active", ["l4_sample", "skeleton"])
     with wk.webknossos_context(url=lab.url, token=lab.tokens["annotator"]):
@@ -95,7 +95,7 @@ def test_upload_rules(lab: Sandbox) -> None:
     assert answer.status_code == 200 and set(answer.json()) == {"annotation", "messages"}
     assert answer.json()["annotation"]["typ"] == "Explorational"
     stored = lab.state.annotations[answer.json()["annotation"]["id"]]
-    assert stored.owner_id == lab.users["annotator"].id and stored.team_id == lab.state._team_id("sandbox_lab")
+    assert stored.owner_id == lab.users["annotator"].id and stored.team_id == lab.state.team_id("sandbox_lab")
     # the NML's organization must be the dataset's
     wrong_org = upload(lab, "annotator", organization="partner_lab")
     assert wrong_org.status_code == 403
@@ -167,7 +167,7 @@ def test_deleting_needs_a_team_manager_of_its_team_and_leaves_explorationals(lab
 
 def test_owners_share_annotations_with_teams(lab: Sandbox) -> None:
     mine = lab.state.add_annotation("annotator", name="to share")
-    annotators = lab.state._team_id("annotators")
+    annotators = lab.state.team_id("annotators")
     assert readable_ids(lab, "novice") == []
     assert api(lab, "novice").patch(f"/annotations/Explorational/{mine.id}/sharedTeams", json=[annotators]).status_code == 403
     shared = api(lab, "annotator").patch(f"/annotations/Explorational/{mine.id}/sharedTeams", json=[annotators])

@@ -46,7 +46,7 @@ def created_ids(answer: httpx.Response) -> list[str]:
 
 
 def skeleton_type(sb: Sandbox, role: str = "admin", team: str = "sandbox_lab") -> str:
-    team_id = sb.state._team_id(team)
+    team_id = sb.state.team_id(team)
     body = {"summary": f"skeletons_{team}", "description": "", "teamId": team_id, "tracingType": "skeleton"}
     answer = api(sb, role).post("/taskTypes", json=body)
     assert answer.status_code == 200, answer.text
@@ -129,7 +129,7 @@ def test_task_creation_request_rules(lab: Sandbox) -> None:
     assert missing.status_code == 400 and missing.json() == {"obj[0].datasetId": [{"msg": ["error.path.missing"], "args": []}]}
     # the dataset must be the caller's organization's: the outsider (partner_lab's admin) on public l4_sample
     partner_type = skeleton_type(lab, "outsider", "partner_lab")
-    api(lab, "outsider").post("/projects", json={"name": "partner_project", "team": lab.state._team_id("partner_lab"), "priority": 1, "paused": False, "owner": lab.users["outsider"].id, "isBlacklistedFromReport": False})
+    api(lab, "outsider").post("/projects", json={"name": "partner_project", "team": lab.state.team_id("partner_lab"), "priority": 1, "paused": False, "owner": lab.users["outsider"].id, "isBlacklistedFromReport": False})
     other_orga = create(lab, "outsider", params(taskTypeId=partner_type, projectName="partner_project"))
     assert failure(other_orga) == (400, "Cannot create tasks for datasets of other organizations.")
     unknown_project = create(lab, "manager", params(), params(projectName="no_such_project"))
@@ -145,7 +145,7 @@ def test_each_task_needs_a_manager_of_its_project_team(lab: Sandbox) -> None:
         "warnings": [],
     }
     assert lab.state.tasks == {}
-    lab.state.projects["0" * 23 + "1"] = {**lab.state.projects[PROJECT], "id": "0" * 23 + "1", "name": "org_project", "team": lab.state._team_id("sandbox_lab"), "teamName": "sandbox_lab"}
+    lab.state.projects["0" * 23 + "1"] = {**lab.state.projects[PROJECT], "id": "0" * 23 + "1", "name": "org_project", "team": lab.state.team_id("sandbox_lab"), "teamName": "sandbox_lab"}
     mixed = create(lab, "manager", params(), params(projectName="org_project"))
     entries = mixed.json()["tasks"]
     assert [e["status"] for e in entries] == [200, 400] and "success" in entries[0] and "error" in entries[1]
@@ -226,7 +226,7 @@ def test_task_types_carry_mag_restrictions(lab: Sandbox) -> None:
     plain = api(lab, "admin").get(f"/taskTypes/{skeleton_type(lab)}").json()
     assert plain["settings"]["magRestrictions"] == {}
     assert api(lab, "outsider").get(f"/taskTypes/{VOLUME_TYPE}").status_code == 404
-    assert api(lab, "manager").post("/taskTypes", json={"summary": "x", "teamId": lab.state._team_id("sandbox_lab")}).status_code == 403
+    assert api(lab, "manager").post("/taskTypes", json={"summary": "x", "teamId": lab.state.team_id("sandbox_lab")}).status_code == 403
     with wk.webknossos_context(url=lab.url, token=lab.tokens["manager"]):
         made = wk.TaskType.create("sdk_type", "made by the SDK", wk.Team.get_by_name("annotators"), "volume")
         assert wk.TaskType.get_by_id(made.task_type_id).name == "sdk_type"
