@@ -4,7 +4,9 @@ streaming (`/data/v{N}/zarr`), served by uvicorn on 127.0.0.1.
     from wkgt_sandbox import run_sandbox
 
     with run_sandbox() as sb:                      # default catalog, free port
-        sb.url, sb.token                           # use as WK_URL / WK_TOKEN
+        sb.url, sb.token                           # use as WK_URL / WK_TOKEN (the organization admin)
+        sb.tokens["manager"], sb.users["annotator"] # every role's token and user (see `world`)
+        sb.state.add_user(...), sb.state.add_annotation(...)  # more users and annotations for a test
         sb.faults.add(r"/datasets/", status=503, times=2)
         ...
         sb.state.request_log, sb.state.annotations, sb.state.tasks
@@ -23,7 +25,7 @@ from .server import (
     run_sandbox,
     serve,
 )
-from .state import RequestLogEntry, SandboxState, StoredAnnotation
+from .state import RequestLogEntry, SandboxState, SandboxUser, StoredAnnotation
 
 __all__ = [
     "DEFAULT_API_VERSION",
@@ -33,6 +35,7 @@ __all__ = [
     "RequestLogEntry",
     "Sandbox",
     "SandboxState",
+    "SandboxUser",
     "StoredAnnotation",
     "build_world",
     "run_sandbox",

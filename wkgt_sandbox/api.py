@@ -11,7 +11,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .auth import error, is_authenticated, not_authenticated
+from .auth import (
+    User,
+    can_read_dataset,
+    can_read_team,
+    can_read_user,
+    error,
+    is_authenticated,
+    not_authenticated,
+    request_user,
+)
 from .catalog import CatalogDataset
 from .state import SandboxState, new_object_id
 
@@ -34,15 +43,22 @@ def api_version(request: Request) -> int:
 
 
 def secured(handler: Handler) -> Handler:
-    """Require a valid token (the server's SecuredAction)."""
+    """Require a valid token (the server's SecuredAction); the handler finds its user with `identity`."""
 
     @functools.wraps(handler)
     async def wrapper(request: Request) -> Response:
-        if not is_authenticated(request):
+        user = request_user(request)
+        if user is None:
             return not_authenticated()
+        request.state.identity = user
         return await handler(request)
 
     return wrapper
+
+
+def identity(request: Request) -> User:
+    """The user of a `secured` route's request."""
+    return request.state.identity  # type: ignore[no-any-return]
 
 
 def build_info_json(current: int) -> dict[str, Any]:
@@ -92,44 +108,61 @@ async def tracingstore(request: Request) -> Response:
 
 @secured
 async def current_user(request: Request) -> Response:
-    return JSONResponse(state_of(request).current_user)
+    """`UserController.current`: the token's user."""
+    return JSONResponse(identity(request))
 
 
 @secured
 async def users(request: Request) -> Response:
-    state = state_of(request)
-    org = state.current_user["organization"]
-    return JSONResponse([u for u in state.users.values() if u["organization"] == org])
+    """`UserController.list`: the users the caller may read (`UserDAO.readAccessQ`: oneself, members of
+    teams one manages, the whole organization for admins)."""
+    me = identity(request)
+    return JSONResponse([u for u in state_of(request).users.values() if can_read_user(me, u)])
+
+
+def _readable_user(request: Request) -> User | None:
+    user = state_of(request).users.get(request.path_params["user_id"])
+    return user if user is not None and can_read_user(identity(request), user) else None
 
 
 @secured
 async def user_by_id(request: Request) -> Response:
-    user = state_of(request).users.get(request.path_params["user_id"])
+    """`UserController.user`: 404 unless the caller may read the user."""
+    user = _readable_user(request)
     return JSONResponse(user) if user is not None else error(404, "User not found")
 
 
 @secured
 async def user_logged_time(request: Request) -> Response:
-    if request.path_params["user_id"] not in state_of(request).users:
+    """`TimeController.userLoggedTime`: 404 unless the caller may read the user."""
+    if _readable_user(request) is None:
         return error(404, "User not found")
     return JSONResponse({"loggedTime": []})
 
 
 @secured
 async def teams(request: Request) -> Response:
-    state = state_of(request)
-    org = state.current_user["organization"]
-    return JSONResponse([t for t in state.teams.values() if t["organization"] == org])
+    """`TeamController.list`: the teams the caller may read (`TeamDAO.readAccessQ`)."""
+    me = identity(request)
+    return JSONResponse([t for t in state_of(request).teams.values() if can_read_team(me, t)])
+
+
+TEAM_CREATE_ONLY_ADMIN = "You do not have permission to create teams. Please ask an organization admin."
+TEAM_DELETE_ONLY_ADMIN = "You do not have permission to delete teams. Please ask an organization admin."
 
 
 @secured
 async def team_create(request: Request) -> Response:
+    """`TeamController.create`: organization admins only (403 `Msg.Team.createOnlyAdmin`)."""
     state = state_of(request)
+    me = identity(request)
     try:
         name = str((await request.json())["name"])
     except (ValueError, KeyError, TypeError):
         return error(400, "Invalid Json format")
-    org = state.current_user["organization"]
+    if not me.get("isAdmin"):
+        return error(403, TEAM_CREATE_ONLY_ADMIN)
+    org = me["organization"]
     with state.lock:
         if any(t["name"] == name and t["organization"] == org for t in state.teams.values()):
             return error(400, "Team name is or was already in use. Please chose a different name.")
@@ -140,11 +173,15 @@ async def team_create(request: Request) -> Response:
 
 @secured
 async def team_delete(request: Request) -> Response:
+    """`TeamController.delete`: a team of the caller's organization (else 404), admins only (403)."""
     state = state_of(request)
+    me = identity(request)
     with state.lock:
         team = state.teams.get(request.path_params["team_id"])
-        if team is None:
+        if team is None or team["organization"] != me["organization"]:
             return error(404, "Team could not be found.")
+        if not me.get("isAdmin"):
+            return error(403, TEAM_DELETE_ONLY_ADMIN)
         if team["isOrganizationTeam"]:
             return error(400, "Team cannot be deleted as it is the organization base team")
         del state.teams[team["id"]]
@@ -152,10 +189,8 @@ async def team_delete(request: Request) -> Response:
 
 
 def visible(request: Request, dataset: CatalogDataset) -> bool:
-    """Anonymous users see public datasets; the user sees its organization's and public ones."""
-    if dataset.is_public:
-        return True
-    return is_authenticated(request) and dataset.organization == state_of(request).current_user["organization"]
+    """Whether the request's user (or an anonymous one) may read the dataset (`auth.can_read_dataset`)."""
+    return can_read_dataset(request_user(request), dataset)
 
 
 def dataset_not_found(request: Request, what: str) -> Response:

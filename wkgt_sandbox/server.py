@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import uvicorn
@@ -15,16 +15,16 @@ from .app import create_app
 from .catalog import load_catalog
 from .faults import Faults
 from .recordings import world_from_recordings
-from .state import SandboxState, World
-from .world import default_world
+from .state import SandboxState, SandboxUser, World
+from .world import DEFAULT_TOKEN, default_world
 
-DEFAULT_TOKEN = "wkgt-sandbox-token"
 DEFAULT_API_VERSION = 16
 
 
 @dataclass
 class Sandbox:
-    """A running sandbox: where it listens, the token it accepts, its state and fault rules."""
+    """A running sandbox: where it listens, the default token (the organization admin's), its state
+    and fault rules. `users` and `tokens` name every user with a token by role (see `world`)."""
 
     url: str
     token: str
@@ -32,20 +32,61 @@ class Sandbox:
     faults: Faults
     api_version: int
 
+    @property
+    def users(self) -> dict[str, SandboxUser]:
+        """Users with a token by role: "admin", "manager", "annotator", "novice", "outsider" (and added ones)."""
+        with self.state.lock:
+            return dict(self.state.accounts)
+
+    @property
+    def tokens(self) -> dict[str, str]:
+        """Token by role, e.g. `sb.tokens["manager"]`."""
+        return {role: user.token for role, user in self.users.items()}
+
     def reset(self) -> None:
-        """Back to the start-up world: no faults, empty request log."""
+        """Back to the start-up world: no faults, empty request log, no added users or annotations."""
         self.faults.clear()
         self.state.reset()
 
 
-def build_world(catalog: str | Path | None = None, recordings: str | Path | None = None) -> World:
-    """The start-up world: the recorded server (plus `catalog`'s datasets, if given) or the catalog."""
+def build_world(
+    catalog: str | Path | None = None, recordings: str | Path | None = None, token: str = DEFAULT_TOKEN
+) -> World:
+    """The start-up world: the recorded server (plus `catalog`'s datasets, if given) or the catalog;
+    `token` is the default token, the one of the world's current user."""
     if recordings is None:
-        return default_world(load_catalog(catalog))
-    world = world_from_recordings(recordings)
-    if catalog is not None:
-        world.datasets.update({d.id: d for d in load_catalog(catalog)})
+        world = default_world(load_catalog(catalog))
+    else:
+        world = world_from_recordings(recordings)
+        if catalog is not None:
+            world.datasets.update({d.id: d for d in load_catalog(catalog)})
+    return _with_default_token(world, token)
+
+
+def _with_default_token(world: World, token: str) -> World:
+    """Give the world's current user `token` (a recorded world gets its one account here)."""
+    role = next((r for r, a in world.accounts.items() if a.id == world.current_user_id), None)
+    user = world.users[world.current_user_id]
+    if role is None:
+        role = "admin" if user.get("isAdmin") else "user"
+        description = f"the recorded user ({'organization admin' if user.get('isAdmin') else 'user'} of {user['organization']})"
+        account = SandboxUser(role, user["id"], token, f"{user['firstName']} {user['lastName']}", user["organization"], description)
+    else:
+        account = replace(world.accounts[role], token=token)
+    clashing = [r for r, a in world.accounts.items() if a.token == token and r != role]
+    if clashing:
+        raise ValueError(f"token {token!r} is already the token of the {clashing[0]} user")
+    world.accounts[role] = account
     return world
+
+
+def users_table(users: Iterable[SandboxUser]) -> str:
+    """`# users (role, token, name, organization, rights):` and one `#` line per user."""
+    rows = [(u.role, u.token, u.name, u.organization, u.description) for u in users]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["# users (role, token, name, organization, rights):"]
+    lines += ["#   " + "  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4] for r in rows]
+    return "\n".join(lines)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -85,7 +126,7 @@ def run_sandbox(
     `api_version` is the `currentApiVersion` it reports and the newest `/api/v{N}` it serves
     (e.g. 12 to play a server too old for the SDK).
     """
-    state = SandboxState(build_world(catalog, recordings))
+    state = SandboxState(build_world(catalog, recordings, token))
     faults = Faults()
     server = _server(state, faults, token, api_version, "warning")
     sock = _bind(host, port)
@@ -110,13 +151,15 @@ def serve(
     recordings: str | Path | None = None,
     token: str | None = None,
 ) -> None:
-    """Serve a sandbox in the foreground until Ctrl-C, after printing the WK_URL and WK_TOKEN to use."""
+    """Serve a sandbox in the foreground until Ctrl-C, after printing the WK_URL and WK_TOKEN to use
+    and every user's role and token."""
     token = token or DEFAULT_TOKEN
-    state = SandboxState(build_world(catalog, recordings))
+    state = SandboxState(build_world(catalog, recordings, token))
     server = _server(state, Faults(), token, DEFAULT_API_VERSION, "info")
     sock = _bind(host, port)
     print(f"WK_URL={_url(host, sock)}")
-    print(f"WK_TOKEN={token}", flush=True)
+    print(f"WK_TOKEN={token}")
+    print(users_table(state.accounts.values()), flush=True)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled after shutting down

@@ -1,14 +1,28 @@
-"""The sandbox's own default organization, user, teams, task type and project."""
+"""The sandbox's own organizations, users (one token each), teams, task type and project.
+
+Organization `sandbox_lab` with the teams `sandbox_lab` (its base team; every member is in it)
+and `annotators` (the project's team), and organization `partner_lab`:
+
+| role        | user          | token                            | rights                                              |
+|-------------|---------------|----------------------------------|-----------------------------------------------------|
+| `admin`     | Sandy Box     | `wkgt-sandbox-token` (default)   | organization admin (and owner) of sandbox_lab       |
+| `manager`   | Mona Nager    | `wkgt-sandbox-token-manager`     | team manager of `annotators`                        |
+| `annotator` | Ann Otator    | `wkgt-sandbox-token-annotator`   | member of `annotators`, experience training_boxes=3 |
+| `novice`    | Nick Novice   | `wkgt-sandbox-token-novice`      | member of `annotators`, no experience               |
+| `outsider`  | Otto Side     | `wkgt-sandbox-token-outsider`    | organization admin of partner_lab                   |
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .catalog import CatalogDataset
-from .state import World
+from .state import SandboxUser, World, user_json
 
 ORGANIZATION = "sandbox_lab"
+PARTNER_ORGANIZATION = "partner_lab"
 USER_ID = "66e1c3a2b7f0d94e1a2be001"
+DEFAULT_TOKEN = "wkgt-sandbox-token"
 TEAM: dict[str, Any] = {
     "id": "66e1c3a2b7f0d94e1a2b0001",
     "name": "sandbox_lab",
@@ -18,7 +32,7 @@ TEAM: dict[str, Any] = {
 PARTNER_TEAM: dict[str, Any] = {
     "id": "66e1c3a2b7f0d94e1a2b0002",
     "name": "partner_lab",
-    "organization": "partner_lab",
+    "organization": PARTNER_ORGANIZATION,
     "isOrganizationTeam": True,
 }
 ANNOTATORS: dict[str, Any] = {
@@ -29,48 +43,92 @@ ANNOTATORS: dict[str, Any] = {
 }
 
 
-def _user(uid: str, first: str, last: str, admin: bool) -> dict[str, Any]:
-    return {
-        "id": uid,
-        "email": f"{first.lower()}.{last.lower()}@sandbox.invalid",
-        "firstName": first,
-        "lastName": last,
-        "isAdmin": admin,
-        "isOrganizationOwner": admin,
-        "isDatasetManager": admin,
-        "isActive": True,
-        "teams": [
-            {"id": TEAM["id"], "name": TEAM["name"], "isTeamManager": admin},
-            {"id": ANNOTATORS["id"], "name": ANNOTATORS["name"], "isTeamManager": False},
-        ],
-        "experiences": {"training_boxes": 3},
-        "lastActivity": 1718700000000,
-        "isAnonymous": False,
-        "isEditable": True,
-        "organization": ORGANIZATION,
-        "novelUserExperienceInfos": {},
-        "selectedTheme": "auto",
-        "created": 1718000000000,
-        "lastTaskTypeId": None,
-        "isSuperUser": False,
-        "isEmailVerified": True,
-        "isUnlisted": False,
-        "isGuest": False,
-    }
+def _membership(team: dict[str, Any], manager: bool) -> dict[str, Any]:
+    return {"id": team["id"], "name": team["name"], "isTeamManager": manager}
+
+
+def _lab_teams(manages_annotators: bool) -> list[dict[str, Any]]:
+    return [_membership(TEAM, False), _membership(ANNOTATORS, manages_annotators)]
+
+
+# role, id, first name, last name, organization, teams, experiences, admin, description
+_PEOPLE: list[tuple[str, str, str, str, str, list[dict[str, Any]], dict[str, int], bool, str]] = [
+    (
+        "admin",
+        USER_ID,
+        "Sandy",
+        "Box",
+        ORGANIZATION,
+        [_membership(TEAM, True), _membership(ANNOTATORS, False)],
+        {"training_boxes": 3},
+        True,
+        "organization admin of sandbox_lab",
+    ),
+    (
+        "manager",
+        "66e1c3a2b7f0d94e1a2be003",
+        "Mona",
+        "Nager",
+        ORGANIZATION,
+        _lab_teams(True),
+        {},
+        False,
+        "team manager of annotators (the project's team)",
+    ),
+    (
+        "annotator",
+        "66e1c3a2b7f0d94e1a2be002",
+        "Ann",
+        "Otator",
+        ORGANIZATION,
+        _lab_teams(False),
+        {"training_boxes": 3},
+        False,
+        "annotator in annotators, experience training_boxes=3",
+    ),
+    (
+        "novice",
+        "66e1c3a2b7f0d94e1a2be004",
+        "Nick",
+        "Novice",
+        ORGANIZATION,
+        _lab_teams(False),
+        {},
+        False,
+        "annotator in annotators, no experience",
+    ),
+    (
+        "outsider",
+        "66e1c3a2b7f0d94e1a2be005",
+        "Otto",
+        "Side",
+        PARTNER_ORGANIZATION,
+        [_membership(PARTNER_TEAM, True)],
+        {},
+        True,
+        "organization admin of partner_lab (another organization)",
+    ),
+]
+
+
+def token_for(role: str) -> str:
+    """The built-in token of a role: the default token for the admin, `wkgt-sandbox-token-<role>` otherwise."""
+    return DEFAULT_TOKEN if role == "admin" else f"{DEFAULT_TOKEN}-{role}"
 
 
 def user_compact(user: dict[str, Any]) -> dict[str, Any]:
-    """The owner/user object embedded in projects and annotations."""
+    """The owner/user object embedded in projects and annotations (UserService.compactWrites)."""
     keys = ("id", "email", "firstName", "lastName", "isAdmin", "isDatasetManager", "isAnonymous", "teams")
     return {k: user.get(k) for k in keys}
 
 
 def default_world(datasets: list[CatalogDataset]) -> World:
-    """A small organization around the given datasets."""
-    users = {
-        u["id"]: u
-        for u in (_user(USER_ID, "Sandy", "Box", True), _user("66e1c3a2b7f0d94e1a2be002", "Ann", "Otator", False))
-    }
+    """Two small organizations around the given datasets, with one user per role."""
+    users: dict[str, dict[str, Any]] = {}
+    accounts: dict[str, SandboxUser] = {}
+    for role, uid, first, last, org, teams, experiences, admin, description in _PEOPLE:
+        users[uid] = user_json(uid, first, last, org, teams, experiences, admin, admin, is_owner=admin)
+        accounts[role] = SandboxUser(role, uid, token_for(role), f"{first} {last}", org, description)
     task_type: dict[str, Any] = {
         "id": "66e1c3a2b7f0d94e1a2bc001",
         "summary": "training_boxes",
@@ -83,15 +141,15 @@ def default_world(datasets: list[CatalogDataset]) -> World:
             "somaClickingAllowed": True,
             "volumeInterpolationAllowed": True,
             "mergerMode": False,
-            "magRestrictions": {},
+            "magRestrictions": {"min": 1, "max": 16},
         },
         "recommendedConfiguration": None,
         "tracingType": "volume",
     }
     project: dict[str, Any] = {
         "name": "sandbox_project",
-        "team": TEAM["id"],
-        "teamName": TEAM["name"],
+        "team": ANNOTATORS["id"],
+        "teamName": ANNOTATORS["name"],
         "owner": user_compact(users[USER_ID]),
         "priority": 100,
         "paused": False,
@@ -108,4 +166,5 @@ def default_world(datasets: list[CatalogDataset]) -> World:
         task_types={task_type["id"]: task_type},
         projects={project["id"]: project},
         tasks={},
+        accounts=accounts,
     )

@@ -71,7 +71,11 @@ def test_skeleton_only_download_is_plain_nml(sandbox: Sandbox) -> None:
         '<volume format="zarr3" id="0" location="data_0_Volume.zip" name="Volume" largestSegmentId="7" />', ""
     )
     client = httpx.Client(base_url=sandbox.url, headers={"X-Auth-Token": sandbox.token})
-    answer = client.post("/api/v16/annotations/upload", files={"a.nml": ("a.nml", nml.encode(), "application/xml")})
+    answer = client.post(
+        "/api/v16/annotations/upload",
+        data={"createGroupForEachFile": "false"},
+        files={"a.nml": ("a.nml", nml.encode(), "application/xml")},
+    )
     annotation_id = answer.json()["annotation"]["id"]
     download = client.get(f"/api/v16/annotations/{annotation_id}/download")
     assert download.headers["content-disposition"] == 'attachment;filename="a.nml"'
@@ -80,12 +84,20 @@ def test_skeleton_only_download_is_plain_nml(sandbox: Sandbox) -> None:
 
 def test_bad_uploads(sandbox: Sandbox) -> None:
     client = httpx.Client(base_url=sandbox.url, headers={"X-Auth-Token": sandbox.token})
-    garbage = client.post("/api/v16/annotations/upload", files={"x.nml": ("x.nml", b"not xml", "application/xml")})
+    form = {"createGroupForEachFile": "false"}
+    garbage = client.post(
+        "/api/v16/annotations/upload", data=form, files={"x.nml": ("x.nml", b"not xml", "application/xml")}
+    )
     assert garbage.status_code == 400 and "error" in garbage.json()["messages"][0]
     unknown = NML.replace("66e1c3a2b7f0d94e1a2b1001", "0123456789abcdef01234567")
     missing = client.post(
-        "/api/v16/annotations/upload", files={"x.nml": ("x.nml", unknown.encode(), "application/xml")}
+        "/api/v16/annotations/upload", data=form, files={"x.nml": ("x.nml", unknown.encode(), "application/xml")}
     )
-    assert missing.status_code == 404
-    assert client.post("/api/v16/annotations/upload", data={"a": "b"}).status_code == 400
+    # AnnotationIOController.findDatasetForUploadedAnnotations: an unreadable dataset is 403
+    assert missing.status_code == 403
+    assert missing.json() == {"messages": [{"error": "Dataset “0123456789abcdef01234567” could not be found or accessed."}]}
+    assert client.post("/api/v16/annotations/upload", data={**form, "a": "b"}).status_code == 400
+    # the server reads the form field with dataParts("createGroupForEachFile"): without it, the request fails
+    no_flag = client.post("/api/v16/annotations/upload", files={"x.nml": ("x.nml", NML.encode(), "application/xml")})
+    assert no_flag.status_code == 500
     assert sandbox.state.annotations == {}

@@ -14,7 +14,7 @@ def main(
     catalog: Annotated[Optional[Path], typer.Option(metavar="FILE", help="JSON list of datasets to serve instead of the built-in ones.", show_default=False)] = None,
     recordings: Annotated[Optional[Path], typer.Option(metavar="DIR", help="Also serve what real recorded traffic holds (e.g. ../shared/wk-recordings).", show_default=False)] = None,
 ) -> None:
-    """Serve a local WEBKNOSSOS sandbox (API + datastore) until Ctrl-C; prints WK_URL and WK_TOKEN."""
+    """Serve a local WEBKNOSSOS sandbox (API + datastore) until Ctrl-C; prints WK_URL, WK_TOKEN and every user's token."""
     from wkgt_sandbox import serve
 
     from ..errors import InvalidInput
