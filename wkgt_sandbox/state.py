@@ -72,6 +72,8 @@ class World:
     projects: dict[str, JsonDict]
     tasks: dict[str, JsonDict]
     annotations: dict[str, StoredAnnotation] = field(default_factory=dict)
+    folders: dict[str, JsonDict] = field(default_factory=dict)
+    """Dataset folders by id: {"id", "name", "parent" (id or None), "organization", "metadata", "allowedTeams"}."""
 
 
 class SandboxState:
@@ -94,6 +96,7 @@ class SandboxState:
         self.projects = w.projects
         self.tasks = w.tasks
         self.annotations = w.annotations
+        self.folders = w.folders
 
     @property
     def current_user(self) -> JsonDict:
