@@ -60,7 +60,10 @@ DEFAULT_LIBS_URL = "https://github.com/scalableminds/webknossos-libs"
 
 CONSTANTS_SHIM = '''
 
-# --- wkgt sdk_suite harness shim: names newer test files import ---
+# --- wkgt sdk_suite harness shim: S3 names newer test files import, and moto (in-process) as the
+# --- S3 test server instead of minio in docker (as the SDK's own newer suite does)
+import contextlib as _contextlib
+
 try:
     S3_PORT  # noqa: B018
 except NameError:
@@ -70,30 +73,38 @@ except NameError:
     REMOTE_TESTOUTPUT_DIR = UPath(
         "s3://testoutput", key=S3_ROOT_USER, secret=S3_ROOT_PASSWORD, endpoint_url=f"http://localhost:{S3_PORT}"
     )
+
+
+@_contextlib.contextmanager
+def use_minio():
+    import threading
+
+    import waitress
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    server = waitress.create_server(
+        DomainDispatcherApplication(create_backend_app), host="127.0.0.1", port=int(S3_PORT), threads=8
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        REMOTE_TESTOUTPUT_DIR.fs.mkdirs("testoutput", exist_ok=True)
+        yield
+    finally:
+        server.close()
 '''
 
 CONFTEST_SHIM = '''
 
-# --- wkgt sdk_suite harness shim: the moto S3 server newer test files use ---
+# --- wkgt sdk_suite harness shim: the S3 test server fixture newer test files use ---
 if "moto_server" not in globals():
 
     @pytest.fixture(scope="session")
     def moto_server():
-        import threading
+        from .constants import use_minio
 
-        import waitress
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-        from .constants import REMOTE_TESTOUTPUT_DIR, S3_PORT
-
-        server = waitress.create_server(
-            DomainDispatcherApplication(create_backend_app), host="127.0.0.1", port=S3_PORT, threads=8
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        REMOTE_TESTOUTPUT_DIR.fs.mkdirs("testoutput", exist_ok=True)
-        yield
-        server.close()
+        with use_minio():
+            yield
 '''
 
 

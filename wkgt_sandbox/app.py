@@ -20,6 +20,8 @@ from .folders import routes as folder_routes
 from .rawdata import routes as raw_data_routes
 from .state import RequestLogEntry, SandboxState
 from .tasks import routes as task_routes
+from .upload import routes as upload_routes
+from .upload import unversioned_routes as unversioned_upload_routes
 
 _VERSIONED = re.compile(r"^/(api|data)/v(\d+)(/|$)")
 
@@ -147,7 +149,8 @@ def create_app(
     if datastore:
         routes += [
             Mount("/data/v{version:int}/zarr/{dataset_id}", routes=datastore_routes),
-            Mount("/data/v{version:int}", routes=raw_data_routes),
+            Mount("/data/v{version:int}", routes=raw_data_routes + upload_routes),
+            Mount("/data", routes=unversioned_upload_routes),
         ]
     app = Starlette(routes=routes)
     app.state.sandbox = state
