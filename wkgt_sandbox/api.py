@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -88,11 +89,18 @@ async def health(request: Request) -> Response:
     return PlainTextResponse("Ok")
 
 
+def datastore_url(request: Request) -> str:
+    """Where clients reach the datastore: its own port when served separately, else this server."""
+    return request.app.state.datastore_url or base_url(request)
+
+
 def datastore_json(request: Request) -> dict[str, Any]:
+    """The one datastore of the sandbox, as `/datastores` and every dataset's `dataStore` show it
+    (webknossos `DataStoreService.publicWrites`). It accepts uploads (`UploadController`)."""
     return {
-        "name": "sandbox",
-        "url": base_url(request),
-        "allowsUpload": False,
+        "name": request.app.state.datastore_name,
+        "url": datastore_url(request),
+        "allowsUpload": True,
         "jobsSupportedByAvailableWorkers": [],
         "jobsEnabled": False,
     }
@@ -193,6 +201,24 @@ def visible(request: Request, dataset: CatalogDataset) -> bool:
     return can_read_dataset(request_user(request), dataset)
 
 
+def sharing_token_of(dataset: CatalogDataset) -> str:
+    """The dataset's sharing token (webknossos `DatasetController.getSharingToken`): a stable secret
+    per dataset that grants read access to it alone."""
+    return hashlib.sha256(f"wkgt-sandbox-sharing/{dataset.id}".encode()).hexdigest()[:32]
+
+
+def readable_with_sharing_token(request: Request, dataset: CatalogDataset) -> bool:
+    """Visible to the requester, or the request carries the dataset's sharing token."""
+    return visible(request, dataset) or request.query_params.get("sharingToken", request.query_params.get("token")) == sharing_token_of(dataset)
+
+
+def dataset_json(request: Request, dataset: CatalogDataset) -> dict[str, Any]:
+    """`GET /datasets/{id}`: the stored JSON with the sandbox's datastore."""
+    out = dataset.full(datastore_url(request))
+    out["dataStore"] = datastore_json(request)
+    return out
+
+
 def dataset_not_found(request: Request, what: str) -> Response:
     message = f"Dataset {what} does not exist or could not be accessed"
     if not is_authenticated(request):
@@ -216,7 +242,7 @@ async def dataset_list(request: Request) -> Response:
     compact = version >= 16 or (version >= 13 and q.get("compact", "").lower() == "true")
     if compact:
         return JSONResponse([d.compact() for d in chosen])
-    return JSONResponse([d.full(base_url(request)) for d in chosen])
+    return JSONResponse([dataset_json(request, d) for d in chosen])
 
 
 async def dataset_by_id(request: Request) -> Response:
@@ -224,9 +250,9 @@ async def dataset_by_id(request: Request) -> Response:
     if not OBJECT_ID.match(dataset_id):
         return error(400, f"The passed resource id “{dataset_id}” is invalid")
     dataset = state_of(request).datasets.get(dataset_id)
-    if dataset is None or not visible(request, dataset):
+    if dataset is None or not readable_with_sharing_token(request, dataset):
         return dataset_not_found(request, dataset_id)
-    return JSONResponse(dataset.full(base_url(request)))
+    return JSONResponse(dataset_json(request, dataset))
 
 
 async def dataset_disambiguate(request: Request) -> Response:

@@ -13,10 +13,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import api
 from .annotations import routes as annotation_routes
 from .auth import error
+from .dataset_settings import routes as dataset_settings_routes
 from .datastore import routes as datastore_routes
 from .faults import Fault, Faults
+from .folders import routes as folder_routes
+from .rawdata import routes as raw_data_routes
 from .state import RequestLogEntry, SandboxState
 from .tasks import routes as task_routes
+from .upload import routes as upload_routes
+from .upload import unversioned_routes as unversioned_upload_routes
 
 _VERSIONED = re.compile(r"^/(api|data)/v(\d+)(/|$)")
 
@@ -110,17 +115,47 @@ def _drop_connection(send: Send) -> None:
     transport.abort()
 
 
-def create_app(state: SandboxState, faults: Faults, *, token: str, api_version: int) -> ASGIApp:
-    """The sandbox ASGI app serving `/api/...` (web API) and `/data/...` (datastore)."""
-    api_routes = api.routes + annotation_routes + task_routes
-    app = Starlette(
-        routes=[
+def datastore_name(state: SandboxState) -> str:
+    """The datastore's name: the one the served datasets were recorded with, else "sandbox"."""
+    for dataset in state.datasets.values():
+        name = dataset.json.get("dataStore", {}).get("name")
+        if name:
+            return str(name)
+    return "sandbox"
+
+
+def create_app(
+    state: SandboxState,
+    faults: Faults,
+    *,
+    token: str,
+    api_version: int,
+    web_api: bool = True,
+    datastore: bool = True,
+    datastore_url: str | None = None,
+) -> ASGIApp:
+    """The sandbox ASGI app serving `/api/...` (web API, if `web_api`) and `/data/...` (datastore,
+    if `datastore`). `datastore_url` is where the web API tells clients the datastore is (None: the
+    URL the client used for this server)."""
+    routes: list[Route | Mount] = []
+    if web_api:
+        routes += [
             Route("/api/buildinfo", api.build_info),
-            Mount("/api/v{version:int}", routes=api_routes),
-            Mount("/data/v{version:int}/zarr/{dataset_id}", routes=datastore_routes),
+            Mount(
+                "/api/v{version:int}",
+                routes=api.routes + dataset_settings_routes + folder_routes + annotation_routes + task_routes,
+            ),
         ]
-    )
+    if datastore:
+        routes += [
+            Mount("/data/v{version:int}/zarr/{dataset_id}", routes=datastore_routes),
+            Mount("/data/v{version:int}", routes=raw_data_routes + upload_routes),
+            Mount("/data", routes=unversioned_upload_routes),
+        ]
+    app = Starlette(routes=routes)
     app.state.sandbox = state
     app.state.token = token
     app.state.api_version = api_version
+    app.state.datastore_url = datastore_url
+    app.state.datastore_name = datastore_name(state)
     return Instrumentation(app, state, faults, api_version)

@@ -6,16 +6,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .api import state_of, visible
+from .api import readable_with_sharing_token, state_of
 from .auth import datastore_forbidden, error
 from .catalog import CatalogDataset
 from .imagedata import CHUNK, Mag, mag_literal, parse_mag
 
 
-def _dataset(request: Request) -> CatalogDataset | Response:
-    """The requested dataset, or the datastore's 403 (its access check also fails for unknown ids)."""
+def dataset_for_datastore(request: Request) -> CatalogDataset | Response:
+    """The requested dataset, or the datastore's 403 (its access check also fails for unknown ids).
+    A dataset's sharing token (`?token=`) grants read access like a user token."""
     dataset = state_of(request).datasets.get(request.path_params["dataset_id"])
-    if dataset is None or not visible(request, dataset):
+    if dataset is None or not readable_with_sharing_token(request, dataset):
         return datastore_forbidden()
     return dataset
 
@@ -34,12 +35,12 @@ def _layer_mag(request: Request, dataset: CatalogDataset) -> tuple[str, Mag] | R
 
 
 async def datasource_properties(request: Request) -> Response:
-    found = _dataset(request)
+    found = dataset_for_datastore(request)
     return found if isinstance(found, Response) else JSONResponse(found.datasource_properties())
 
 
 async def zgroup(request: Request) -> Response:
-    found = _dataset(request)
+    found = dataset_for_datastore(request)
     if isinstance(found, Response):
         return found
     if "layer" in request.path_params and found.layer(request.path_params["layer"]) is None:
@@ -49,7 +50,7 @@ async def zgroup(request: Request) -> Response:
 
 async def zattrs(request: Request) -> Response:
     """OME-NGFF 0.4 multiscales metadata of a layer."""
-    found = _dataset(request)
+    found = dataset_for_datastore(request)
     if isinstance(found, Response):
         return found
     layer = found.layer(request.path_params["layer"])
@@ -73,7 +74,7 @@ async def zattrs(request: Request) -> Response:
 
 
 async def zarray(request: Request) -> Response:
-    found = _dataset(request)
+    found = dataset_for_datastore(request)
     if isinstance(found, Response):
         return found
     layer_mag = _layer_mag(request, found)
@@ -85,7 +86,7 @@ async def zarray(request: Request) -> Response:
 async def chunk(request: Request) -> Response:
     """Raw chunk bytes; a chunk outside the array or without data answers 404 (tensorstore then
     reads the fill value, as with the real datastore)."""
-    found = _dataset(request)
+    found = dataset_for_datastore(request)
     if isinstance(found, Response):
         return found
     layer_mag = _layer_mag(request, found)

@@ -105,7 +105,7 @@ def _created_ids(interactions: tuple[Interaction, ...]) -> set[str]:
         m = _API.match(it.path)
         if it.method != "POST" or it.status != 200 or m is None:
             continue
-        if m.group(1) not in ("/projects", "/taskTypes", "/teams", "/tasks", "/tasks/createFromFiles"):
+        if m.group(1) not in ("/projects", "/taskTypes", "/teams", "/tasks", "/tasks/createFromFiles", "/folders/create"):
             continue
         answer = it.response_json()
         if isinstance(answer, dict) and "tasks" in answer:
@@ -113,6 +113,30 @@ def _created_ids(interactions: tuple[Interaction, ...]) -> set[str]:
         elif isinstance(answer, dict) and "id" in answer:
             created.add(answer["id"])
     return created
+
+
+def _recorded_folders(interactions: tuple[Interaction, ...], created: set[str], organization: str) -> dict[str, dict[str, Any]]:
+    """The folder tree as first recorded (`GET /folders/tree`), with metadata and teams of the first
+    `GET /folders/{id}` answer; folders made by recorded requests are left out."""
+    folders: dict[str, dict[str, Any]] = {}
+    for it in interactions:
+        m = _API.match(it.path)
+        if it.status != 200 or it.method != "GET" or m is None:
+            continue
+        if m.group(1) == "/folders/tree" and not folders:
+            for f in it.response_json():
+                if f["id"] not in created:
+                    folders[f["id"]] = {"id": f["id"], "name": f["name"], "parent": f.get("parent"),
+                                        "organization": organization, "metadata": f.get("metadata") or [], "allowedTeams": []}  # fmt: skip
+    for it in interactions:
+        m = _API.match(it.path)
+        if it.status == 200 and it.method == "GET" and m is not None and re.fullmatch(rf"/folders/{_ID}", m.group(1)):
+            f = it.response_json()
+            if f["id"] in folders and not folders[f["id"]].get("seen"):
+                folders[f["id"]].update(metadata=f.get("metadata") or [], allowedTeams=[t["id"] for t in f.get("allowedTeams", [])], seen=True)
+    for f in folders.values():
+        f.pop("seen", None)
+    return folders
 
 
 def world_from_recordings(directory: str | Path) -> World:
@@ -166,7 +190,9 @@ def world_from_recordings(directory: str | Path) -> World:
         catalog.append(ds)
     if not current_user_id:
         raise ValueError(f"no recorded GET /user answer below {directory}")
+    organization = str(users[current_user_id]["organization"])
     return World(
+        folders=_recorded_folders(interactions, created, organization),
         datasets={d.id: d for d in catalog},
         users=users,
         current_user_id=current_user_id,

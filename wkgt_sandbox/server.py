@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,8 @@ class Sandbox:
     state: SandboxState
     faults: Faults
     api_version: int
+    datastore_url: str = ""
+    """Where the datastore (`/data/...`) listens: `url`, or its own port with `separate_datastore`."""
 
     @property
     def users(self) -> dict[str, SandboxUser]:
@@ -105,8 +108,20 @@ def _url(host: str, sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _server(state: SandboxState, faults: Faults, token: str, api_version: int, log_level: str) -> uvicorn.Server:
-    app = create_app(state, faults, token=token, api_version=api_version)
+def _server(
+    state: SandboxState,
+    faults: Faults,
+    token: str,
+    api_version: int,
+    log_level: str,
+    *,
+    web_api: bool = True,
+    datastore: bool = True,
+    datastore_url: str | None = None,
+) -> uvicorn.Server:
+    app = create_app(
+        state, faults, token=token, api_version=api_version, web_api=web_api, datastore=datastore, datastore_url=datastore_url
+    )
     config = uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2, access_log=False)
     return uvicorn.Server(config)
 
@@ -120,28 +135,62 @@ def run_sandbox(
     api_version: int = DEFAULT_API_VERSION,
     host: str = "127.0.0.1",
     port: int = 0,
+    separate_datastore: bool = False,
 ) -> Iterator[Sandbox]:
     """Serve a sandbox in a background thread (port 0 = a free port) until the block ends.
 
     `api_version` is the `currentApiVersion` it reports and the newest `/api/v{N}` it serves
-    (e.g. 12 to play a server too old for the SDK).
+    (e.g. 12 to play a server too old for the SDK). With `separate_datastore` the datastore
+    (`/data/...`) listens on a second free loopback port and only there, as webknossos.org's
+    datastore is another host; `Sandbox.datastore_url` says where.
     """
     state = SandboxState(build_world(catalog, recordings, token))
     faults = Faults()
-    server = _server(state, faults, token, api_version, "warning")
-    sock = _bind(host, port)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="wkgt-sandbox", daemon=True)
-    thread.start()
+    servers = _servers(state, faults, token, api_version, "warning", host, port, separate_datastore)
+    threads = [
+        threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="wkgt-sandbox", daemon=True)
+        for server, sock in servers
+    ]
+    for thread in threads:
+        thread.start()
     try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the sandbox server failed to start")
-            thread.join(0.01)
-        yield Sandbox(url=_url(host, sock), token=token, state=state, faults=faults, api_version=api_version)
+        for (server, _), thread in zip(servers, threads):
+            while not server.started:
+                if not thread.is_alive():
+                    raise RuntimeError("the sandbox server failed to start")
+                thread.join(0.01)
+        url = _url(host, servers[0][1])
+        yield Sandbox(
+            url=url, token=token, state=state, faults=faults, api_version=api_version, datastore_url=_url(host, servers[-1][1])
+        )
     finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+        for server, _ in servers:
+            server.should_exit = True
+        for thread in threads:
+            thread.join(10)
+        for _, sock in servers:
+            sock.close()
+
+
+def _servers(
+    state: SandboxState,
+    faults: Faults,
+    token: str,
+    api_version: int,
+    log_level: str,
+    host: str,
+    port: int,
+    separate_datastore: bool,
+) -> list[tuple[uvicorn.Server, socket.socket]]:
+    """One server for web API and datastore, or (web API, datastore) on two ports."""
+    sock = _bind(host, port)
+    if not separate_datastore:
+        return [(_server(state, faults, token, api_version, log_level), sock)]
+    datastore_sock = _bind(host, 0)
+    datastore_url = _url(host, datastore_sock)
+    web = _server(state, faults, token, api_version, log_level, datastore=False, datastore_url=datastore_url)
+    store = _server(state, faults, token, api_version, log_level, web_api=False, datastore_url=datastore_url)
+    return [(web, sock), (store, datastore_sock)]
 
 
 def serve(
@@ -150,19 +199,29 @@ def serve(
     catalog: str | Path | None = None,
     recordings: str | Path | None = None,
     token: str | None = None,
+    separate_datastore: bool = False,
 ) -> None:
     """Serve a sandbox in the foreground until Ctrl-C, after printing the WK_URL and WK_TOKEN to use
-    and every user's role and token."""
+    (and the datastore's URL when it listens on its own port) and every user's role and token."""
     token = token or DEFAULT_TOKEN
     state = SandboxState(build_world(catalog, recordings, token))
-    server = _server(state, Faults(), token, DEFAULT_API_VERSION, "info")
-    sock = _bind(host, port)
-    print(f"WK_URL={_url(host, sock)}")
+    servers = _servers(state, Faults(), token, DEFAULT_API_VERSION, "info", host, port, separate_datastore)
+    print(f"WK_URL={_url(host, servers[0][1])}")
+    if separate_datastore:
+        print(f"# datastore: {_url(host, servers[1][1])}")
     print(f"WK_TOKEN={token}")
     print(users_table(state.accounts.values()), flush=True)
     try:
-        server.run(sockets=[sock])
+        if len(servers) == 1:
+            servers[0][0].run(sockets=[servers[0][1]])
+        else:
+            asyncio.run(_serve_all(servers))
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled after shutting down
         pass
     finally:
-        sock.close()
+        for _, sock in servers:
+            sock.close()
+
+
+async def _serve_all(servers: list[tuple[uvicorn.Server, socket.socket]]) -> None:
+    await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in servers))

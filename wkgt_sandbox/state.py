@@ -114,6 +114,8 @@ class World:
     annotations: dict[str, StoredAnnotation] = field(default_factory=dict)
     accounts: dict[str, SandboxUser] = field(default_factory=dict)
     """Users with a token, by role name ("admin", "manager", ...)."""
+    folders: dict[str, JsonDict] = field(default_factory=dict)
+    """Dataset folders by id: {"id", "name", "parent" (id or None), "organization", "metadata", "allowedTeams"}."""
 
 
 def minimal_nml(a: StoredAnnotation, voxel_size: tuple[float, float, float], owner_name: str) -> str:
@@ -158,6 +160,7 @@ class SandboxState:
         self.tasks = w.tasks
         self.annotations = w.annotations
         self.accounts = w.accounts
+        self.folders = w.folders
 
     @property
     def current_user(self) -> JsonDict:

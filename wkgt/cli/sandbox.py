@@ -13,6 +13,7 @@ def main(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0 picks a free one).")] = 0,
     catalog: Annotated[Optional[Path], typer.Option(metavar="FILE", help="JSON list of datasets to serve instead of the built-in ones.", show_default=False)] = None,
     recordings: Annotated[Optional[Path], typer.Option(metavar="DIR", help="Also serve what real recorded traffic holds (e.g. ../shared/wk-recordings).", show_default=False)] = None,
+    separate_datastore: Annotated[bool, typer.Option("--separate-datastore", help="Serve the datastore (/data/...) on a second port only, like a remote datastore host.")] = False,
 ) -> None:
     """Serve a local WEBKNOSSOS sandbox (API + datastore) until Ctrl-C; prints WK_URL, WK_TOKEN and every user's token."""
     from wkgt_sandbox import serve
@@ -20,6 +21,6 @@ def main(
     from ..errors import InvalidInput
 
     try:
-        serve(host=host, port=port, catalog=catalog, recordings=recordings)
+        serve(host=host, port=port, catalog=catalog, recordings=recordings, separate_datastore=separate_datastore)
     except (ValueError, KeyError, TypeError) as err:  # a catalog or recordings it cannot read
         raise InvalidInput(f"cannot start the sandbox: {err}") from None
