@@ -17,6 +17,7 @@ from .datastore import routes as datastore_routes
 from .faults import Fault, Faults
 from .state import RequestLogEntry, SandboxState
 from .tasks import routes as task_routes
+from .volume_mags import routes as volume_routes
 
 _VERSIONED = re.compile(r"^/(api|data)/v(\d+)(/|$)")
 
@@ -118,6 +119,7 @@ def create_app(state: SandboxState, faults: Faults, *, token: str, api_version: 
             Route("/api/buildinfo", api.build_info),
             Mount("/api/v{version:int}", routes=api_routes),
             Mount("/data/v{version:int}/zarr/{dataset_id}", routes=datastore_routes),
+            Mount("/tracings", routes=volume_routes),
         ]
     )
     app.state.sandbox = state

@@ -18,13 +18,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import attrs
 import httpx
 
 from ..errors import AuthError, InvalidInput, NotFound
 from ..planner.ground_truth import GroundTruthLayer, MagRestrictions, fallback_layer, ground_truth_layer
 from ..planner.placement import Region
-from ..planner.plan import Plan
 from .annotations import AnnotationBoxes
 from .facts import DatasetFacts
 from .session import Session, _checked
@@ -117,9 +115,3 @@ def organization_warning(user_organization: str | None, facts: DatasetFacts) -> 
         f"dataset {facts.name} belongs to organization {facts.organization}, you to {user_organization}: "
         "WEBKNOSSOS trains only on datasets of your own organization (ask for a copy in yours)"
     )
-
-
-def with_organization_warning(session: Session, facts: DatasetFacts, plan: Plan) -> Plan:
-    """The plan, warned when the dataset is another organization's."""
-    warning = organization_warning(user_organization(session), facts)
-    return attrs.evolve(plan, warnings=(*plan.warnings, warning)) if warning else plan

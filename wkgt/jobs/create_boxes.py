@@ -17,7 +17,6 @@ import attrs
 from ..client import Connection, DatasetFacts, LayerFacts, Session, parse_dataset_ref, read_local_dataset
 from ..client.imagery import local_reader, remote_reader
 from ..client.rounds import gather_avoided
-from ..client.ground_truth import with_organization_warning
 from ..errors import InvalidInput
 from ..planner import Plan, PlanOptions
 from ..planner.avoid import DEFAULT_GAP_NM, gap_voxels
@@ -183,7 +182,6 @@ def create_boxes(
         facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview, avoided, gap if avoided else 0,
         ground_truth_layer(facts.layers, fallback),
     )
-    plan = with_organization_warning(session, facts, plan)
     view_urls = tuple(
         dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in plan.boxes
     )
