@@ -248,3 +248,13 @@ def test_a_training_run_is_checked_across_its_annotations():
     assert not_multiple == {"B/b10", "B/b11"}  # 150 is no multiple of A's 100
     given = check_run([a, b], **{**kw, "mag": (2, 2, 2)})
     assert [f.code for f in given.errors] == ["no-common-mag"] and "annotation B" in given.errors[0].message
+
+
+def test_boxes_stay_inside_the_ground_truth_layer():
+    truth = ground_truth_layer([COLOR, SEGMENTATION], SEGMENTATION)
+    made = plan((4, 4, 35), COLOR.mags, Region((0, 0, 0), (4096, 4096, 512)), ground_truth=truth, count=10)
+    assert made.region == SEGMENTATION.bbox
+    assert all(SEGMENTATION.bbox.contains(Region(b.topleft, b.size)) for b in made.boxes)
+    apart = GroundTruthLayer(COLOR.mags, Region((9000, 0, 0), (100, 100, 100)), "test")
+    with pytest.raises(InvalidInput, match="do not overlap"):
+        plan((4, 4, 35), COLOR.mags, Region((0, 0, 0), (4096, 4096, 512)), ground_truth=apart)

@@ -101,7 +101,9 @@ def dataset_facts(voxel_size: Any, layers: Iterable[LayerFacts], **identity: Any
 def element_class(layer: Any) -> str:
     """WEBKNOSSOS's element class of an SDK layer: its dtype, or ``uint24`` for 3 × uint8 (RGB),
     which the SDK keeps as dtype uint8 with 3 channels."""
-    channels = getattr(layer.bounding_box, "num_channels", None) or 1
+    bbox = layer.bounding_box
+    axes = list(getattr(bbox, "axes", ()))
+    channels = int(bbox.size[axes.index("c")]) if "c" in axes else 1
     dtype = str(layer.dtype)
     return UINT24 if (dtype, channels) == ("uint8", 3) else dtype
 

@@ -265,11 +265,20 @@ def count_warnings(count: int, box_voxels: int, rules: RuleSet) -> list[str]:
 
 
 def planning_region(request: PlanRequest) -> Region:
-    """The layer box, or the ROI (checked to lie inside it), shrunk by the margin."""
+    """The layer box (only the part the ground-truth layer covers: boxes outside it fail
+    training), or the ROI (checked to lie inside it), shrunk by the margin."""
     region, roi, margin = request.bbox, request.options.roi, request.options.margin
+    truth = request.ground_truth.bbox if request.ground_truth is not None else None
+    if truth is not None and not truth.contains(region):
+        lo = tuple(max(a, b) for a, b in zip(region.topleft, truth.topleft))
+        hi = tuple(min(a, b) for a, b in zip(region.end, truth.end))
+        if any(h <= low for low, h in zip(lo, hi)):
+            raise InvalidInput(f"the layer's bounding box {region} and the ground-truth layer's {truth} do not overlap")
+        region = Region(lo, tuple(h - low for low, h in zip(lo, hi)))  # type: ignore[arg-type]
     if roi is not None:
-        if not request.bbox.contains(roi):
-            raise InvalidInput(f"--roi {roi} is not inside the layer's bounding box {request.bbox}")
+        if not region.contains(roi):
+            where = "the layer's bounding box" if region == request.bbox else "the part of the layer the ground-truth layer covers"
+            raise InvalidInput(f"--roi {roi} is not inside {where} {region}")
         region = roi
     if margin < 0:
         raise InvalidInput(f"--margin must not be negative, got {margin}")
