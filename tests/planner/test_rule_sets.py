@@ -258,3 +258,25 @@ def test_boxes_stay_inside_the_ground_truth_layer():
     apart = GroundTruthLayer(COLOR.mags, Region((9000, 0, 0), (100, 100, 100)), "test")
     with pytest.raises(InvalidInput, match="do not overlap"):
         plan((4, 4, 35), COLOR.mags, Region((0, 0, 0), (4096, 4096, 512)), ground_truth=apart)
+
+
+def test_the_command_line_takes_the_rule_options(capsys):
+    import json
+
+    from wkgt.cli import run
+    from wkgt.cli.options import optional_value
+
+    base = ["plan", "--voxel-size", "11.24,11.24,30", "--mags", "1,2-2-1,4-4-1", "--bbox", "0,0,0,4096,4096,1024", "--json"]
+    assert run([*base, "--rules", "webknossos"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["mag"], data["box_size"], data["rules"]) == ("1", [85, 85, 32], "webknossos")
+    assert run([*base, "--voxel-size", "4,4,35", "--ground-truth-mags", "1,4-4-4"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["mag"] == "1" and len(data["mag_exclusions"]) == 2
+    assert run([*base, "--rules", "docs"]) == 2
+    assert "--rules must be one of guide, webknossos" in capsys.readouterr().err
+    assert run([*base, "--min-object-voxels", "0"]) == 2
+    # --fallback-segmentation takes an optional value
+    assert optional_value(["--fallback-segmentation", "--json"]) == ["--fallback-segmentation=", "--json"]
+    assert optional_value(["--fallback-segmentation", "seg", "--json"]) == ["--fallback-segmentation=seg", "--json"]
+    assert optional_value(["--dry-run", "--fallback-segmentation"]) == ["--dry-run", "--fallback-segmentation="]
