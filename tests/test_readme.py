@@ -63,7 +63,7 @@ def test_make_demo_prints_the_boxes_and_the_annotation_url():
 
 def test_worked_examples_print_what_the_readme_shows(capsys):
     examples = re.findall(r"\$ \.venv/bin/wkgt (plan [^\n]+)\n(.*?)```", README, re.S)
-    assert len(examples) == 2
+    assert len(examples) == 3  # the guide's two (--rules guide) and the docs' neuron example (--rules webknossos)
     for command, shown in examples:
         assert run(shlex.split(command)) == 0
         out = capsys.readouterr().out

@@ -28,7 +28,7 @@ os.environ.setdefault("WEBKNOSSOS_SHOWED_IMAGE_READER_IMPORT_WARNING", "True")
 if TYPE_CHECKING:
     from .client import Connection, RetryPolicy
     from .errors import WkgtError
-    from .jobs.check import CheckJob, CheckResult, check_annotation
+    from .jobs.check import CheckJob, CheckResult, check_annotation, check_annotations
     from .jobs.create_boxes import CreateBoxesJob, CreateBoxesResult, Rounds, WriteOptions, create_boxes
     from .jobs.distribute import Distribution
     from .jobs.planning import TissueOptions
@@ -44,6 +44,7 @@ _EXPORTS = {
     "CheckJob": ".jobs.check",
     "CheckResult": ".jobs.check",
     "check_annotation": ".jobs.check",
+    "check_annotations": ".jobs.check",
     "Distribution": ".jobs.distribute",
     "TissueOptions": ".jobs.planning",
     "TaskOptions": ".writer.tasks",

@@ -32,6 +32,7 @@ from .auth import (
 from .catalog import CatalogDataset
 from .nml import ParsedAnnotation, build_nml, download_file, parse_annotation_file
 from .state import VISIBILITIES, SandboxState, StoredAnnotation, new_object_id, tracing_id
+from .volume_mags import describe_volume_layers
 from .world import user_compact
 
 TASK_BOX_NAME = "task bounding box"
@@ -175,7 +176,13 @@ def store_annotation(
         organization=dataset.organization,
         owner_id=owner["id"],
         user_bounding_boxes=boxes,
-        volume_layers=parsed.volume_layers,
+        volume_layers=describe_volume_layers(  # the tracing store's mags and box (volume_mags.py)
+            annotation_id,
+            parsed.volume_layers,
+            dataset,
+            parsed.task_bounding_box,
+            ((state.tasks.get(task_id) or {}).get("type") or {}).get("settings", {}).get("magRestrictions"),
+        ),
         edit_position=parsed.edit_position,
         nml=build_nml(parsed, with_volume_data=True, **common),
         nml_without_volume_data=build_nml(parsed, with_volume_data=False, **common),

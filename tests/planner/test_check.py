@@ -74,7 +74,7 @@ def test_unaligned_box_is_shrunk_like_webknossos():
     assert report.boxes[0].size_in_mag == (50, 50, 16)
     assert json.loads(json.dumps(report.to_dict()))["findings"][0]["shrunk"] == {"topleft": [4, 4, 6], "size": [100, 100, 32]}
     assert "unaligned" not in codes(check([Box("even", (4, 4, 6), (100, 100, 32))], mag=(2, 2, 2)))
-    assert report.ok
+    assert [f.code for f in report.errors] == ["too-few-boxes"]  # one box: nothing else fails
 
 
 def test_shrinking_never_gives_negative_sizes():
@@ -159,7 +159,8 @@ def test_unavailable_mag_and_instances_without_mag_are_invalid_input():
         check(cubes(5), mag=(8, 8, 8))
     with pytest.raises(InvalidInput):
         check(cubes(5), mag=None, model=ModelKind.INSTANCES)
-    assert check(cubes(5), mag=None, model=ModelKind.INSTANCES, object_size_nm=320.0).mag == (2, 2, 2)
+    # the coarsest mag at which 640 nm objects still span 24 voxels: 16 nm voxels (40 across)
+    assert check(cubes(5), mag=None, model=ModelKind.INSTANCES, object_size_nm=640.0).mag == (2, 2, 2)
 
 
 @pytest.mark.parametrize(
@@ -184,7 +185,8 @@ def test_a_plan_from_make_plan_passes_clean(voxel_size, mags, bbox):
 def test_report_dict_is_json_and_counts():
     report = check([Box("x", (1, 0, 0), (10, 10, 10))], mag=(2, 2, 2), dataset_bbox=Region((0, 0, 0), (5, 5, 5)))
     data = json.loads(json.dumps(report.to_dict()))
-    assert data["ok"] is False and data["errors"] == 1 and data["warnings"] == len(report.warnings)
+    assert data["ok"] is False and data["errors"] == 2 and data["warnings"] == len(report.warnings)
+    assert {f["code"] for f in data["findings"] if f["severity"] == "error"} == {"outside-dataset", "too-few-boxes"}
     assert data["boxes"][0]["size_in_mag"] == [4, 5, 5] and "outside-dataset" in data["boxes"][0]["findings"]
     assert data["mag"] == "2" and data["mag_source"] == "given"
 

@@ -5,6 +5,7 @@ import pytest
 from wkgt.errors import InvalidInput
 from wkgt.planner import ModelKind, PlanOptions, PlanRequest, Region, choose_box_size, choose_mag, make_plan
 from wkgt.planner.plan import choose_count
+from wkgt.planner.rules import WEBKNOSSOS_RULES
 
 L4_MAGS = ((1, 1, 1), (2, 2, 1), (4, 4, 1), (8, 8, 2), (16, 16, 4))
 
@@ -43,9 +44,10 @@ def test_min_voxel_size_override():
 
 
 def test_instances_object_size():
-    # 320 nm objects → 16 nm voxels at the finest; 4 nm data needs mag 4-4-1.
+    # 320 nm objects span 40 voxels at 8 nm (mag 2-2-1) and 20 at 16 nm (4-4-1): the coarsest
+    # mag with ≥ 24 voxels across is 2-2-1.
     choice = choose_mag((4, 4, 35), L4_MAGS, ModelKind.INSTANCES, object_size_nm=320)
-    assert choice.mag == (4, 4, 1)
+    assert choice.mag == (2, 2, 1)
 
 
 def test_instances_need_mag_or_object_size_and_list_mags():
@@ -82,8 +84,10 @@ def test_box_size_override_checked():
     with pytest.raises(InvalidInput, match="below the neurons minimum"):
         choose_box_size((8.0, 8.0, 35.0), box_size=(84, 85, 32))
     choice = choose_box_size((8.0, 8.0, 35.0), box_size=(85, 85, 32))
-    assert any("fewer than the guide's 250,000" in w for w in choice.warnings)
-    choice = choose_box_size((8.0, 8.0, 35.0), box_size=(100, 100, 32))
+    assert any("fewer than the 250,000 of rules: guide" in w for w in choice.warnings)
+    # the guide's own examples are no multiples: only the webknossos rules warn on them
+    assert choose_box_size((8.0, 8.0, 35.0), box_size=(100, 100, 32)).warnings == ()
+    choice = choose_box_size((8.0, 8.0, 35.0), box_size=(100, 100, 32), rules=WEBKNOSSOS_RULES)
     assert any("integer multiple" in w for w in choice.warnings)
     assert choose_box_size((8.0, 8.0, 35.0), box_size=(170, 170, 32)).warnings == ()
 

@@ -14,6 +14,7 @@ import typer
 
 from ..errors import WkgtError
 from . import check, create_boxes, demo, plan, sandbox
+from .options import optional_value
 
 app = typer.Typer(
     name="wkgt",
@@ -49,7 +50,8 @@ INTERNAL_ERROR = 70
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code (errors become one stderr line)."""
     try:
-        result = app(args=argv, prog_name="wkgt", standalone_mode=False)
+        args = optional_value(sys.argv[1:] if argv is None else list(argv))
+        result = app(args=args, prog_name="wkgt", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except WkgtError as err:
         _fail(str(err))

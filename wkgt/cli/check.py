@@ -21,7 +21,14 @@ STYLE = {"error": "red", "warning": "yellow"}
 
 
 def main(
-    annotation: Annotated[str, typer.Option(metavar="ID|URL", help="Annotation id or URL ({server}/annotations/{id}).", show_default=False)],
+    annotation: Annotated[
+        list[str],
+        typer.Option(
+            metavar="ID|URL",
+            help="Annotation id or URL ({server}/annotations/{id}); repeat it for the annotations of one training run.",
+            show_default=False,
+        ),
+    ],
     layer: Annotated[Optional[str], typer.Option(help="Image layer to train on (default: first color layer).", show_default=False)] = None,
     model: o.ModelOption = o.ModelKind.NEURONS,
     mag: o.MagOption = None,
@@ -31,13 +38,23 @@ def main(
     token: o.TokenOption = None,
     timeout: o.TimeoutOption = 60.0,
     json: o.JsonOption = False,
+    rules: o.RulesOption = "guide",
+    min_object_voxels: o.MinObjectVoxelsOption = None,
+    ground_truth_layer: Annotated[
+        Optional[str],
+        typer.Option(metavar="NAME", help="Volume layer holding the ground truth (default: the first).", show_default=False),
+    ] = None,
 ) -> None:
-    """Check an annotation's boxes before training: exit 1 on errors (warnings never fail)."""
+    """Check the boxes of a training run's annotations: exit 1 on errors (warnings never fail)."""
     from ..client import Connection
-    from ..jobs.check import CheckJob, check_annotation
+    from ..jobs.check import CheckJob, check_annotations
 
-    job = CheckJob(layer, model, parse_mag(mag) if mag else None, object_size, min_voxel_size)
-    result = check_annotation(annotation, job, connection=Connection(webknossos_url, token, timeout))
+    chosen = o.parse_rule_options(rules, min_object_voxels)
+    job = CheckJob(
+        layer, model, parse_mag(mag) if mag else None, object_size, min_voxel_size,
+        rules=str(chosen["rules"]), min_object_voxels=min_object_voxels, ground_truth_layer=ground_truth_layer,
+    )
+    result = check_annotations(annotation, job, connection=Connection(webknossos_url, token, timeout))
     if json:
         print_json(result.to_dict())
     else:
@@ -52,11 +69,17 @@ def _verdicts(findings: tuple[Finding, ...]) -> str:
 
 def print_report(console: Console, result: CheckResult) -> None:
     """One row per box with its verdicts, then every finding in words, then the outcome."""
-    report, boxes, facts, layer = result.report, result.annotation, result.dataset, result.layer
-    source = "given" if report.mag_source == "given" else "the guide's rule"
+    report = result.report
+    source = "given" if report.mag_source == "given" else f"the rule; rules: {report.rules}"
+    for checked in result.checked:
+        boxes, facts, layer, gt = checked.annotation, checked.dataset, checked.layer, checked.ground_truth
+        volume = "no ground-truth layer" if gt is None else f"ground truth {gt.name} at mags {', '.join(format_mag(m) for m in gt.mags)} ({gt.source})"
+        console.print(
+            f"annotation {escape(boxes.name)} ({boxes.id}) on {facts.name}/{layer.name}: {len(boxes.all_boxes)} boxes, {escape(volume)}",
+            highlight=False,
+        )
     console.print(
-        f"annotation {escape(boxes.name)} ({boxes.id}) on {facts.name}/{layer.name}: "
-        f"{len(report.boxes)} boxes, mag {format_mag(report.mag)} ({source}), {report.total_voxels:,} voxels",
+        f"training run: {len(report.boxes)} boxes, mag {format_mag(report.mag)} ({source}), {report.total_voxels:,} voxels",
         highlight=False,
     )
     table = Table(header_style="bold")

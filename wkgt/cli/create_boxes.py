@@ -26,7 +26,14 @@ def main(
     name: Annotated[Optional[str], typer.Option(help="Annotation name (default: wkgt <dataset> mag <mag> <date>).", rich_help_panel=WRITER, show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read, plan and print the URLs; write nothing.", rich_help_panel=WRITER)] = False,
     force_new: Annotated[bool, typer.Option("--force-new", help="Create a new annotation even if this job ran before.", rich_help_panel=WRITER)] = False,
-    fallback_segmentation: Annotated[bool, typer.Option("--fallback-segmentation", help="Base the volume layer on the dataset's segmentation.", rich_help_panel=WRITER)] = False,
+    fallback_segmentation: Annotated[
+        Optional[str],
+        typer.Option(
+            "--fallback-segmentation", metavar="[LAYER]",
+            help="Base the volume layer on a segmentation layer: the dataset's only one, or LAYER. Training mags are then the layer's.",
+            rich_help_panel=WRITER, show_default=False,
+        ),
+    ] = None,
     output: Annotated[Optional[Path], typer.Option(metavar="FILE.zip", help="Local dataset: write the annotation here.", rich_help_panel=WRITER, show_default=False)] = None,
     model: o.ModelOption = o.ModelKind.NEURONS,
     mag: o.MagOption = None,
@@ -58,6 +65,9 @@ def main(
     task_type: Annotated[Optional[str], typer.Option(metavar="ID|SUMMARY", help="Existing task type for --as-tasks.", rich_help_panel=TASKS, show_default=False)] = None,
     instances: Annotated[int, typer.Option(help="Annotators per task.", rich_help_panel=TASKS)] = 1,
     experience: Annotated[Optional[str], typer.Option(metavar="DOMAIN=VALUE", help="Experience an annotator needs (default: task type, 0).", rich_help_panel=TASKS, show_default=False)] = None,
+    rules: o.RulesOption = "guide",
+    min_object_voxels: o.MinObjectVoxelsOption = None,
+    min_box_voxels: o.MinBoxVoxelsOption = None,
 ) -> None:
     """Plan boxes for a dataset and create them as named boxes in a new annotation (or as tasks)."""
     from ..client import Connection
@@ -74,7 +84,8 @@ def main(
     elif project or task_type or experience:
         raise InvalidInput("--project, --task-type and --experience go with --as-tasks")
     planning = o.PlanningOptions(
-        model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed
+        model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed,
+        rules, min_object_voxels, min_box_voxels,
     )
     job = CreateBoxesJob(
         layer=layer,
@@ -86,7 +97,7 @@ def main(
             name=name,
             dry_run=dry_run,
             force_new=force_new,
-            fallback_segmentation=fallback_segmentation,
+            fallback_segmentation=False if fallback_segmentation is None else fallback_segmentation or True,
             output=output,
             preview=preview,
             tasks=tasks,

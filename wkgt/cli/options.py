@@ -80,6 +80,9 @@ class PlanningOptions:
     roi: str | None = None
     margin: int = 0
     seed: int = DEFAULT_SEED
+    rules: str = "guide"
+    min_object_voxels: int | None = None
+    min_box_voxels: int | None = None
 
     def parse(self) -> PlanOptions:
         """Validate the options as typed and turn them into the planner's choices."""
@@ -100,7 +103,19 @@ class PlanningOptions:
             roi=parse_region(self.roi, "--roi") if self.roi else None,
             margin=self.margin,
             seed=self.seed,
+            **parse_rule_options(self.rules, self.min_object_voxels, self.min_box_voxels),
         )
+
+
+def parse_rule_options(rules: str, min_object_voxels: int | None, min_box_voxels: int | None = None) -> dict[str, object]:
+    """The rule-set options, checked: a known set, positive numbers."""
+    from ..planner.rules import rule_set
+
+    rule_set(rules)
+    for name, value in (("--min-object-voxels", min_object_voxels), ("--min-box-voxels", min_box_voxels)):
+        if value is not None and value < 1:
+            raise_invalid(f"{name} must be at least 1, got {value}")
+    return {"rules": rules, "min_object_voxels": min_object_voxels, "min_box_voxels": min_box_voxels}
 
 
 def raise_invalid(message: str) -> None:
@@ -210,4 +225,52 @@ def parse_job_resources(text: str | None) -> dict[str, object] | None:
                 out[key.strip().replace("-", "_")] = float(value)
             except ValueError:
                 out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+RULES = "Rule set options"
+RulesOption = Annotated[
+    str,
+    typer.Option(
+        "--rules",
+        metavar="guide|webknossos",
+        help="Rule set: the guide's worked examples (about 1 µm boxes, ≥ 250,000 voxels) or WEBKNOSSOS's docs "
+        "(multiples of the minimum box, ≥ 230,000 voxels).",
+        rich_help_panel=RULES,
+    ),
+]
+MinObjectVoxelsOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--min-object-voxels", metavar="N", help="Instances: voxels an object still spans in-plane at the training mag (default 24).",
+        rich_help_panel=RULES, show_default=False,
+    ),
+]
+MinBoxVoxelsOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--min-box-voxels", metavar="N", help="Voxels a box holds at least (default: the rule set's 250,000 or 230,000).",
+        rich_help_panel=RULES, show_default=False,
+    ),
+]
+FALLBACK_FLAG = "--fallback-segmentation"
+
+
+def optional_value(argv: list[str], flag: str = FALLBACK_FLAG) -> list[str]:
+    """``--fallback-segmentation`` takes an optional value (typer has no such option): followed by
+    a word it becomes ``--fallback-segmentation=WORD``, alone ``--fallback-segmentation=`` (the
+    dataset's only segmentation layer). The commands have no positional arguments to confuse."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == flag:
+            following = argv[i + 1] if i + 1 < len(argv) else None
+            if following is not None and not following.startswith("-"):
+                out.append(f"{flag}={following}")
+                i += 2
+                continue
+            out.append(f"{flag}=")
+        else:
+            out.append(argv[i])
+        i += 1
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -29,16 +29,31 @@ def main(
     json: o.JsonOption = False,
     save: o.SaveOption = None,
     preview: o.PreviewOption = None,
+    rules: o.RulesOption = "guide",
+    min_object_voxels: o.MinObjectVoxelsOption = None,
+    min_box_voxels: o.MinBoxVoxelsOption = None,
+    ground_truth_mags: Annotated[
+        Optional[str],
+        typer.Option(
+            metavar="MAGS", help="Mags the ground-truth volume layer will have (default: all of --mags).",
+            rich_help_panel=o.RULES, show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Choose the mag and box size and place well-spread boxes, from the dataset's facts."""
+    from ..planner.ground_truth import GroundTruthLayer
     from ..planner.plan import make_plan
     from ..writer.files import save_plan
 
     planning = o.PlanningOptions(
-        model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed
+        model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed,
+        rules, min_object_voxels, min_box_voxels,
+    )
+    ground_truth = (
+        GroundTruthLayer(tuple(parse_mags(ground_truth_mags)), None, "--ground-truth-mags") if ground_truth_mags else None
     )
     request = planning.parse().request(
-        o.parse_voxel_size(voxel_size), parse_mags(mags), o.parse_region(bbox, "--bbox")
+        o.parse_voxel_size(voxel_size), parse_mags(mags), o.parse_region(bbox, "--bbox"), ground_truth
     )
     plan = make_plan(request)
     if save is not None:

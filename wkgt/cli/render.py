@@ -18,12 +18,21 @@ def _um(size_mag1: Sequence[int], voxel_size_nm: Sequence[float]) -> str:
     return format_vec(tuple(round(s * v / 1000, 2) for s, v in zip(size_mag1, voxel_size_nm)))
 
 
+RULE_SOURCES = {
+    "guide": "the guide's worked examples: about 1 µm boxes, ≥ 250,000 voxels",
+    "webknossos": "WEBKNOSSOS's docs: multiples of the minimum box, ≥ 230,000 voxels",
+}
+
+
 def plan_summary(plan: Plan) -> Table:
     """Mag, sizes, count and spread, each with the reason it was chosen."""
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
+    table.add_row("rules", f"{plan.rules}  ({RULE_SOURCES.get(plan.rules, '')})")
     table.add_row("mag", f"{plan.mag}  ({plan.mag_reason})")
+    for exclusion in plan.mag_exclusions:
+        table.add_row("mag left out", exclusion)
     table.add_row("effective voxel size", f"{format_vec(plan.effective_voxel_size_nm)} nm")
     in_mag1 = "" if plan.mag == "1" else f" = {format_vec(plan.box_size_mag1)} in mag 1"
     table.add_row(

@@ -43,6 +43,8 @@ class AnnotationBoxes:
     user_boxes: tuple[Box, ...]
     task_box: Box | None
     volume_layers: tuple[str, ...]
+    volume_fallbacks: tuple[str | None, ...] = ()
+    """Each volume layer's fallback segmentation layer (None: none)."""
 
     @property
     def all_boxes(self) -> tuple[Box, ...]:
@@ -102,4 +104,8 @@ def read_annotation(session: Session, annotation_id: str) -> AnnotationBoxes:
         user_boxes=user_boxes,
         task_box=task_box,
         volume_layers=tuple(annotation.get_volume_layer_names()),
+        volume_fallbacks=tuple(
+            annotation.get_volume_layer(volume_layer_name=name).fallback_layer_name
+            for name in annotation.get_volume_layer_names()
+        ),
     )

@@ -12,6 +12,10 @@ from ..planner.placement import Region
 from ..planner.vectors import Vec3, Vec3f
 
 
+UINT24 = "uint24"
+UINT24_REFUSED = "WEBKNOSSOS cannot train on uint24 layers; choose another color layer with --layer"
+
+
 @attrs.frozen
 class LayerFacts:
     """One layer: category (color/segmentation), dtype, bounding box (mag-1 voxels), mags."""
@@ -38,18 +42,27 @@ class DatasetFacts:
     server: str | None = None
 
     def layer(self, name: str | None = None) -> LayerFacts:
-        """The named layer, or the first color layer; clear errors otherwise."""
+        """The named layer, or the first color layer WEBKNOSSOS can train on; clear errors otherwise.
+
+        WEBKNOSSOS cannot train on uint24 (RGB) colour layers (``colorLayerMustNotBeUint24Rule``,
+        frontend/javascripts/viewer/view/ai_jobs/utils.ts): they are skipped, and refused by name.
+        """
         names = ", ".join(f"{layer.name} ({layer.category})" for layer in self.layers) or "none"
         if name is not None:
             for layer in self.layers:
                 if layer.name == name:
                     if not layer.mags:
                         raise InvalidInput(f"layer {name!r} of {self.name} lists no mags")
+                    if layer.dtype == UINT24:
+                        raise InvalidInput(f"layer {name!r} of {self.name} is uint24 (RGB): {UINT24_REFUSED}")
                     return layer
             raise NotFound(f"dataset {self.name} has no layer {name!r}; its layers: {names}")
-        for layer in self.layers:
-            if layer.category == "color":
+        colors = [layer for layer in self.layers if layer.category == "color"]
+        for layer in colors:
+            if layer.dtype != UINT24:
                 return layer
+        if colors:
+            raise InvalidInput(f"dataset {self.name} has only uint24 (RGB) color layers ({names}): {UINT24_REFUSED}")
         raise NotFound(f"dataset {self.name} has no color layer (layers: {names}); choose one with --layer")
 
     @property
@@ -85,10 +98,20 @@ def dataset_facts(voxel_size: Any, layers: Iterable[LayerFacts], **identity: Any
     )
 
 
+def element_class(layer: Any) -> str:
+    """WEBKNOSSOS's element class of an SDK layer: its dtype, or ``uint24`` for 3 × uint8 (RGB),
+    which the SDK keeps as dtype uint8 with 3 channels."""
+    bbox = layer.bounding_box
+    axes = list(getattr(bbox, "axes", ()))
+    channels = int(bbox.size[axes.index("c")]) if "c" in axes else 1
+    dtype = str(layer.dtype)
+    return UINT24 if (dtype, channels) == ("uint8", 3) else dtype
+
+
 def facts_from_properties(properties: Any, **identity: Any) -> DatasetFacts:
     """Facts from the SDK's ``DatasetProperties`` (a server's ``dataSource``)."""
     layers = (
-        layer_facts(layer.name, layer.category, layer.dtype, layer.bounding_box, (m.mag for m in layer.mags))
+        layer_facts(layer.name, layer.category, element_class(layer), layer.bounding_box, (m.mag for m in layer.mags))
         for layer in properties.data_layers
     )
     return dataset_facts(properties.scale, layers, **identity)

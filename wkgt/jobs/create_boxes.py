@@ -17,9 +17,10 @@ import attrs
 from ..client import Connection, DatasetFacts, LayerFacts, Session, parse_dataset_ref, read_local_dataset
 from ..client.imagery import local_reader, remote_reader
 from ..client.rounds import gather_avoided
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput
 from ..planner import Plan, PlanOptions
 from ..planner.avoid import DEFAULT_GAP_NM, gap_voxels
+from ..planner.ground_truth import fallback_layer, ground_truth_layer
 from ..writer import (
     AnnotationRef,
     annotation_url,
@@ -56,15 +57,15 @@ class Rounds:
 
 @attrs.frozen
 class WriteOptions:
-    """What to write: an annotation (its ``name``, a volume layer on the dataset's segmentation
-    with ``fallback_segmentation``), or one task per box (``tasks``); ``output`` for local
+    """What to write: an annotation (its ``name``, a volume layer on a segmentation layer with
+    ``fallback_segmentation``: True for the only one, or its name), or one task per box (``tasks``); ``output`` for local
     datasets; ``preview`` PNG; ``dry_run`` writes nothing on the server; ``force_new`` ignores
     an earlier run of the same job."""
 
     name: str | None = None
     dry_run: bool = False
     force_new: bool = False
-    fallback_segmentation: bool = False
+    fallback_segmentation: bool | str = False
     output: Path | None = None
     preview: Path | None = None
     tasks: TaskOptions | None = None
@@ -171,15 +172,15 @@ def create_boxes(
     chosen = facts.layer(job.layer)
     rounds = job.rounds
     gap = gap_voxels(DEFAULT_GAP_NM if rounds.gap_nm is None else rounds.gap_nm, facts.voxel_size_nm)
-    if write.tasks is None:
-        _require_segmentation(facts, write.fallback_segmentation)
+    fallback = fallback_layer(facts.layers, write.fallback_segmentation, f"dataset {facts.name}") if write.tasks is None else None
     tasks = (write.tasks.project, write.tasks.task_type) if write.tasks is not None else None
     key = run_key(config.url, facts, chosen, job.plan, run_kind(job.tissue, rounds.avoid, rounds.previous, tasks))
     # this job's own earlier annotations are not "previous rounds": a rerun plans the same boxes
     avoided = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key) if rounds.any else ()
     reader = remote_reader(session, facts, chosen) if job.tissue.check else None
     plan = plan_layer(
-        facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview, avoided, gap if avoided else 0
+        facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview, avoided, gap if avoided else 0,
+        ground_truth_layer(facts.layers, fallback),
     )
     view_urls = tuple(
         dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in plan.boxes
@@ -214,7 +215,7 @@ def create_boxes(
             facts,
             name=write.name or default_name(facts, plan),
             description=describe(plan, key),
-            fallback_segmentation=write.fallback_segmentation,
+            fallback_segmentation=fallback.name if fallback is not None else False,
         )
         return result("created", upload(session, annotation, key))
 
@@ -228,10 +229,13 @@ def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
     if not write.dry_run and write.output is not None and write.output.suffix != ".zip":
         raise InvalidInput(f"--output must end in .zip (an annotation with a volume layer), got {write.output}")
     facts = read_local_dataset(path)
-    _require_segmentation(facts, write.fallback_segmentation)
+    fallback = fallback_layer(facts.layers, write.fallback_segmentation, f"dataset {facts.name}")
     chosen = facts.layer(job.layer)
     reader = local_reader(path, chosen) if job.tissue.check else None
-    plan = plan_layer(facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview)
+    plan = plan_layer(
+        facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview,
+        ground_truth=ground_truth_layer(facts.layers, fallback),
+    )
     key = run_key(None, facts, chosen, job.plan, run_kind(job.tissue, (), False, None))
     none_urls = tuple(None for _ in plan.boxes)
     if write.dry_run:
@@ -239,16 +243,10 @@ def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
     assert write.output is not None  # checked before any work
     annotation = build_annotation(
         plan, facts, name=write.name or default_name(facts, plan), description=describe(plan, key),
-        fallback_segmentation=write.fallback_segmentation,
+        fallback_segmentation=fallback.name if fallback is not None else False,
     )
     save_annotation(annotation, write.output)
     return CreateBoxesResult(plan, facts, chosen.name, "saved", key, none_urls, output=write.output, preview=write.preview)
-
-
-def _require_segmentation(facts: DatasetFacts, fallback_segmentation: bool) -> None:
-    """Fail early (dry-runs too) when ``--fallback-segmentation`` has nothing to fall back on."""
-    if fallback_segmentation and not facts.segmentation_layers():
-        raise NotFound(f"dataset {facts.name} has no segmentation layer for --fallback-segmentation")
 
 
 _CONNECTION_KEYWORDS = {"webknossos_url": "url", "token": "token", "timeout_s": "timeout_s", "retry": "retry"}

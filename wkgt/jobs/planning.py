@@ -17,6 +17,7 @@ import numpy as np
 from ..client.facts import DatasetFacts, LayerFacts
 from ..errors import InvalidInput, ServerError, WkgtError
 from ..planner.check import check_boxes
+from ..planner.ground_truth import GroundTruthLayer
 from ..planner.mag_choice import coarsest_mag
 from ..planner.placement import Region
 from ..planner.plan import (
@@ -127,7 +128,11 @@ def plan_boxes(
     return attrs.evolve(plan, tissue=report, avoided=tuple(avoided), warnings=warnings), tissue
 
 
-PLANNER_WARNS_ALREADY = frozenset({"total-volume", "few-boxes", "few-voxels", "not-multiple"})
+PLANNER_WARNS_ALREADY = frozenset(
+    {"total-volume", "few-boxes", "few-voxels", "not-multiple", "not-multiple-of-minimum", "not-em-like"}
+)
+ALONE_FAILS = frozenset({"too-few-boxes"})
+"""Errors of a training run, not of one annotation: later rounds may join it (kept as warnings)."""
 
 
 def plan_layer(
@@ -140,11 +145,12 @@ def plan_layer(
     preview: Path | None,
     avoided: Sequence[AvoidedBox] = (),
     gap: int = 0,
+    ground_truth: GroundTruthLayer | None = None,
 ) -> Plan:
     """Plan boxes on ``layer`` (on tissue where ``reader`` reads its coarsest mag, clear of
-    ``avoided``), check the plan, and draw it into ``preview``."""
+    ``avoided``, at a mag ``ground_truth`` has), check the plan, and draw it into ``preview``."""
     plan, tissue_map = plan_boxes(
-        options.request(facts.voxel_size_nm, layer.mags, layer.bbox),
+        options.request(facts.voxel_size_nm, layer.mags, layer.bbox, ground_truth),
         reader=reader,
         tissue_mag=coarsest_mag(layer.mags),
         options=tissue,
@@ -152,26 +158,35 @@ def plan_layer(
         avoided=avoided,
         gap=gap,
     )
-    plan = checked(plan, facts, layer, options)
+    plan = checked(plan, facts, layer, options, ground_truth)
     if preview is not None:
         render_preview(plan, preview, tissue_map)
     return plan
 
 
-def checked(plan: Plan, facts: DatasetFacts, layer: LayerFacts, options: PlanOptions) -> Plan:
-    """Run ``wkgt check``'s rules on a plan: refuse one with errors, keep the new warnings."""
+def checked(
+    plan: Plan, facts: DatasetFacts, layer: LayerFacts, options: PlanOptions, ground_truth: GroundTruthLayer | None = None
+) -> Plan:
+    """Run ``wkgt check``'s rules (the same rule set, the ground-truth layer's mags and box) on a
+    plan: refuse one with errors, keep the new warnings. Too few boxes fail only a training run
+    of this annotation alone: a warning here."""
     report = check_boxes(
         plan.boxes,
         voxel_size_nm=facts.voxel_size_nm,
         mag=plan.mag_vec,
         available_mags=layer.mags,
         dataset_bbox=layer.bbox,
-        volume_bbox=None,
+        volume_bbox=ground_truth.bbox if ground_truth is not None else None,
         model=plan.model,
         object_size_nm=options.object_size_nm,
         min_voxel_size_nm=options.min_voxel_size_nm,
+        rules=options.rule_set,
+        ground_truth_mags=ground_truth.mags if ground_truth is not None else None,
     )
-    if not report.ok:
-        raise InvalidInput(f"the plan fails the training check, nothing written: {report.errors[0].message}")
-    extra = tuple(f.message for f in report.warnings if f.code not in PLANNER_WARNS_ALREADY)
+    errors = [f for f in report.errors if f.code not in ALONE_FAILS]
+    if errors:
+        raise InvalidInput(f"the plan fails the training check, nothing written: {errors[0].message}")
+    extra = tuple(
+        f.message for f in (*report.warnings, *report.errors) if f.code not in PLANNER_WARNS_ALREADY and f not in errors
+    )
     return attrs.evolve(plan, warnings=plan.warnings + extra) if extra else plan

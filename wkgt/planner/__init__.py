@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from .choices import ModelKind
     from .placement import Region, Spread, place_boxes
     from .plan import Box, Plan, PlanOptions, PlanRequest, make_plan
-    from .rules import DEFAULT_RULES, GuideRules
+    from .ground_truth import GroundTruthLayer, MagRestrictions, ground_truth_layer
+    from .rules import DEFAULT_RULES, RULE_SETS, GuideRules, RuleSet, rule_set
     from .vectors import format_mag, parse_mag, parse_mags
 
 _EXPORTS = {
@@ -37,6 +38,12 @@ _EXPORTS = {
     "make_plan": ".plan",
     "DEFAULT_RULES": ".rules",
     "GuideRules": ".rules",
+    "RULE_SETS": ".rules",
+    "RuleSet": ".rules",
+    "rule_set": ".rules",
+    "GroundTruthLayer": ".ground_truth",
+    "MagRestrictions": ".ground_truth",
+    "ground_truth_layer": ".ground_truth",
     "format_mag": ".vectors",
     "parse_mag": ".vectors",
     "parse_mags": ".vectors",

@@ -1,4 +1,4 @@
-"""Verdicts on ground-truth boxes: WEBKNOSSOS's training dialog plus the guide's rules. No I/O.
+"""Verdicts on ground-truth boxes: WEBKNOSSOS's training dialog plus the rule set's. No I/O.
 
 The WEBKNOSSOS verdicts mirror the front end of scalableminds/webknossos:
 ``frontend/javascripts/viewer/view/ai_jobs/train_ai_model/training_data_validation.ts``
@@ -9,8 +9,16 @@ aligned to the mag, which it shrinks: ``ceil(min/mag)·mag``, ``floor(max/mag)·
 (warning, from two boxes on: sizes that are not integer multiples of the smallest box,
 all measured after alignment in voxels of the training mag).
 
-The guide's rules (seed-guide-magnification-and-boxes.md) are warnings: WEBKNOSSOS trains
-anyway. All sizes below are measured on the box WEBKNOSSOS would use (shrunk to the mag).
+Errors also where training would fail although the dialog lets it start: a training mag the
+ground-truth layer lacks ("No common magnification found for the selected layers.", the
+dialog's ``magnificationError``; the layer's mags: :mod:`wkgt.planner.ground_truth`), and fewer
+than 4 boxes in the whole run (the trainer holds a test fraction out of them).
+
+One training run may take several annotations: the "multiple of the smallest box" rule, the
+mag and the box count apply across all of them, as in the dialog (:func:`check_run`).
+
+The rule set's rules (:mod:`wkgt.planner.rules`) are warnings: WEBKNOSSOS trains anyway. All
+sizes below are measured on the box WEBKNOSSOS would use (shrunk to the mag).
 """
 
 from __future__ import annotations
@@ -21,16 +29,42 @@ from typing import Any, Literal
 
 import attrs
 
-from .mag_choice import choose_mag, finest_first
+from .box_size import size_warnings
+from .mag_choice import choose_mag, em_like_warnings, finest_first
 from .placement import Region
 from .plan import Box
-from .rules import DEFAULT_RULES, GuideRules, ModelKind
+from .rules import DEFAULT_RULES, ModelKind, RuleSet
 from .vectors import Vec3, Vec3f, format_mag, format_vec
 
 Severity = Literal["error", "warning"]
 
 WK_MIN_EXTENT = 32
 """``MIN_BBOX_EXTENT_IN_EACH_DIM`` of training_data_validation.ts (voxels of the training mag)."""
+WK_MIN_BOXES = 4
+"""Fewer boxes in a training run fail: the trainer holds a test fraction of them out."""
+NO_COMMON_MAG = "No common magnification found for the selected layers."
+"""The training dialog's ``magnificationError`` (training_data_validation.ts)."""
+
+
+@attrs.frozen
+class BoxSource:
+    """One annotation of a training run: its boxes (mag-1 voxels) and the facts they are judged
+    against: the image layer's mags, the ground-truth layer's mags (None: unknown, not
+    checked) and bounding boxes (None: unknown, not checked, as in WEBKNOSSOS)."""
+
+    label: str
+    boxes: tuple[Box, ...]
+    image_mags: tuple[Vec3, ...]
+    ground_truth_mags: tuple[Vec3, ...] | None = None
+    dataset_bbox: Region | None = None
+    volume_bbox: Region | None = None
+
+    @property
+    def common_mags(self) -> tuple[Vec3, ...]:
+        """The mags WEBKNOSSOS offers for training (``getIntersectingMagList``)."""
+        if self.ground_truth_mags is None:
+            return self.image_mags
+        return tuple(m for m in self.image_mags if m in self.ground_truth_mags)
 
 
 @attrs.frozen
@@ -73,6 +107,7 @@ class CheckReport:
     model: ModelKind
     boxes: tuple[BoxSummary, ...]
     findings: tuple[Finding, ...]
+    rules: str = "guide"
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -108,6 +143,7 @@ class CheckReport:
             "mag_source": self.mag_source,
             "suggested_mag": format_mag(self.suggested_mag) if self.suggested_mag else None,
             "model": self.model.value,
+            "rules": self.rules,
             "total_voxels": self.total_voxels,
             "boxes": [
                 {
@@ -138,36 +174,70 @@ def _region(box: Box) -> Region:
 def _pick_mag(
     voxel_size_nm: Vec3f,
     mag: Vec3 | None,
-    available_mags: Sequence[Vec3],
+    sources: Sequence[BoxSource],
     model: ModelKind,
     object_size_nm: float | None,
     min_voxel_size_nm: float | None,
-    rules: GuideRules,
+    rules: RuleSet,
 ) -> tuple[Vec3, Vec3 | None, list[Finding]]:
-    """The mag to check at, the rule's mag (if the rule can tell), and a finding if finer."""
+    """The mag to check at, the rule's mag (if the rule can tell), and findings on the mag.
 
-    def by_rule() -> Vec3:
+    The rule picks among the mags every annotation offers for training; a given mag must be an
+    image mag of every annotation (else InvalidInput), and one the ground-truth layer lacks is
+    an error, as is a run without any common mag.
+    """
+    image_mags = [m for m in sources[0].image_mags if all(m in s.image_mags for s in sources)] if sources else []
+    common = [m for m in image_mags if all(m in s.common_mags for s in sources)]
+    findings: list[Finding] = []
+
+    def by_rule(mags: Sequence[Vec3]) -> Vec3:
         return choose_mag(
-            voxel_size_nm, available_mags, model,
+            voxel_size_nm, mags, model,
             object_size_nm=object_size_nm, min_voxel_size_nm=min_voxel_size_nm, rules=rules,
         ).mag
 
-    if mag is None:
-        return by_rule(), by_rule(), []
-    if available_mags:
-        choose_mag(voxel_size_nm, available_mags, model, mag=mag, rules=rules)  # raises if unavailable
     rule_known = model is ModelKind.NEURONS or object_size_nm is not None or min_voxel_size_nm is not None
-    if not available_mags or not rule_known:
-        return mag, None, []
-    suggested = by_rule()
-    order = finest_first([*available_mags, mag])
-    if order.index(mag) >= order.index(suggested):
-        return mag, suggested, []
-    message = (
-        f"mag {format_mag(mag)} is finer than the guide's rule suggests; "
-        f"train at mag {format_mag(suggested)} for more context at less cost"
+    if mag is not None:
+        for source in sources:
+            if source.image_mags:  # raises if the image layer lacks it
+                choose_mag(voxel_size_nm, source.image_mags, model, mag=mag, rules=rules)
+        for source in sources:
+            if source.ground_truth_mags is not None and mag not in source.ground_truth_mags:
+                findings.append(_no_common_mag(source, mag))
+        if not common or not rule_known:
+            return mag, None, findings
+        suggested = by_rule(common)
+        order = finest_first([*common, mag])
+        if order.index(mag) < order.index(suggested):
+            findings.append(
+                Finding(
+                    "warning",
+                    "mag-finer-than-rule",
+                    f"mag {format_mag(mag)} is finer than the rule suggests; "
+                    f"train at mag {format_mag(suggested)} for more context at less cost",
+                )
+            )
+        return mag, suggested, findings
+    if not common:
+        chosen = by_rule(image_mags or sources[0].image_mags)
+        findings += [_no_common_mag(source, None) for source in sources if not source.common_mags] or [
+            Finding("error", "no-common-mag", f"{NO_COMMON_MAG} The annotations have no training mag in common")
+        ]
+        return chosen, None, findings
+    chosen = by_rule(common)
+    return chosen, chosen, findings
+
+
+def _no_common_mag(source: BoxSource, mag: Vec3 | None) -> Finding:
+    label = f"annotation {source.label}: " if source.label else ""
+    gt = ", ".join(format_mag(m) for m in source.ground_truth_mags or ()) or "none"
+    image = ", ".join(format_mag(m) for m in source.image_mags) or "none"
+    lacks = f"mag {format_mag(mag)} is not among them" if mag is not None else "none of them is an image mag"
+    return Finding(
+        "error",
+        "no-common-mag",
+        f"{NO_COMMON_MAG} {label}the ground-truth layer has mags {gt}, the image layer {image}: {lacks}",
     )
-    return mag, suggested, [Finding("warning", "mag-finer-than-rule", message)]
 
 
 def _wk_findings(boxes: Sequence[Box], shrunk: Sequence[Box], mag: Vec3, in_mag: Sequence[Vec3]) -> list[Finding]:
@@ -244,10 +314,11 @@ def _outside_findings(boxes: Sequence[Box], dataset_bbox: Region | None, volume_
     return findings
 
 
-def _guide_findings(
-    boxes: Sequence[Box], in_mag: Sequence[Vec3], mag: Vec3, model: ModelKind, rules: GuideRules
+def _rule_findings(
+    boxes: Sequence[Box], in_mag: Sequence[Vec3], mag: Vec3, model: ModelKind, rules: RuleSet
 ) -> list[Finding]:
-    """The guide's rules per box (voxels, minimum size) and overall (total volume, count)."""
+    """The rule set's rules per box (voxels, minimum size, multiples) and overall (total
+    volume, count), and WEBKNOSSOS's trainer minimum of 4 boxes (an error)."""
     minimum = rules.min_box(model)
     findings = []
     for box, size in zip(boxes, in_mag):
@@ -256,7 +327,8 @@ def _guide_findings(
                 Finding(
                     "warning",
                     "few-voxels",
-                    f"{math.prod(size):,} voxels in mag {format_mag(mag)}, fewer than the guide's {rules.min_box_voxels:,}",
+                    f"{math.prod(size):,} voxels in mag {format_mag(mag)}, fewer than the "
+                    f"{rules.min_box_voxels:,} of {rules.label}",
                     box.name,
                 )
             )
@@ -270,6 +342,16 @@ def _guide_findings(
                     box.name,
                 )
             )
+        elif min(size) > 0 and any("integer multiple" in w for w in size_warnings(size, model, rules)):
+            findings.append(
+                Finding(
+                    "warning",
+                    "not-multiple-of-minimum",
+                    f"{format_vec(size)} voxels in mag {format_mag(mag)} is not an integer multiple of "
+                    f"{format_vec(minimum)} ({rules.label}): training pads or crops it to the nearest multiple",
+                    box.name,
+                )
+            )
     total = sum(math.prod(s) for s in in_mag)
     if not rules.min_total_voxels <= total <= rules.max_total_voxels:
         findings.append(
@@ -280,7 +362,16 @@ def _guide_findings(
                 f"{rules.min_total_voxels:,}–{rules.max_total_voxels:,}",
             )
         )
-    if len(boxes) < rules.min_box_count:
+    if 0 < len(boxes) < WK_MIN_BOXES:
+        findings.append(
+            Finding(
+                "error",
+                "too-few-boxes",
+                f"only {len(boxes)} box(es) in the training run: training fails with fewer than {WK_MIN_BOXES}, "
+                f"because the trainer holds a test fraction out (add boxes, or more annotations to the run)",
+            )
+        )
+    elif len(boxes) < rules.min_box_count:
         findings.append(
             Finding(
                 "warning",
@@ -303,25 +394,66 @@ def check_boxes(
     model: ModelKind,
     object_size_nm: float | None = None,
     min_voxel_size_nm: float | None = None,
-    rules: GuideRules = DEFAULT_RULES,
+    rules: RuleSet = DEFAULT_RULES,
+    ground_truth_mags: Sequence[Vec3] | None = None,
 ) -> CheckReport:
-    """Check boxes (mag-1 voxels) for training at ``mag`` (None: the mag the guide's rule picks).
+    """Check one annotation's boxes (mag-1 voxels) for training at ``mag`` (None: the mag the
+    rule picks among the mags the image layer and the ground-truth layer share).
 
-    ``volume_bbox`` is the ground-truth volume layer's bounding box (None: unknown, not
-    checked, as in WEBKNOSSOS). ``object_size_nm`` and ``min_voxel_size_nm`` feed the mag
-    rule as in planning. Raises InvalidInput when no mag can be chosen or ``mag`` is not
-    among ``available_mags``.
+    ``volume_bbox`` and ``ground_truth_mags`` describe the ground-truth volume layer (None:
+    unknown, not checked, as in WEBKNOSSOS). ``object_size_nm`` and ``min_voxel_size_nm`` feed
+    the mag rule as in planning. Raises InvalidInput when no mag can be chosen or ``mag`` is
+    not among ``available_mags``.
     """
-    chosen, suggested, mag_findings = _pick_mag(
-        voxel_size_nm, mag, available_mags, model, object_size_nm, min_voxel_size_nm, rules
+    source = BoxSource(
+        "",
+        tuple(boxes),
+        tuple(available_mags),
+        None if ground_truth_mags is None else tuple(ground_truth_mags),
+        dataset_bbox,
+        volume_bbox,
     )
+    return check_run(
+        [source],
+        voxel_size_nm=voxel_size_nm,
+        mag=mag,
+        model=model,
+        object_size_nm=object_size_nm,
+        min_voxel_size_nm=min_voxel_size_nm,
+        rules=rules,
+    )
+
+
+def check_run(
+    sources: Sequence[BoxSource],
+    *,
+    voxel_size_nm: Vec3f,
+    mag: Vec3 | None,
+    model: ModelKind,
+    object_size_nm: float | None = None,
+    min_voxel_size_nm: float | None = None,
+    rules: RuleSet = DEFAULT_RULES,
+) -> CheckReport:
+    """Check the boxes of every annotation of one training run together, as the dialog does:
+    one training mag for all, the "multiple of the smallest box" rule and the box count over
+    all boxes, the per-box verdicts against each annotation's own layers. With several
+    annotations, box names are prefixed by their annotation's label (``label/name``)."""
+    several = len(sources) > 1
+    named = [
+        [attrs.evolve(b, name=f"{s.label}/{b.name}") if several else b for b in s.boxes] for s in sources
+    ]
+    boxes = [b for group in named for b in group]
+    chosen, suggested, mag_findings = _pick_mag(
+        voxel_size_nm, mag, sources, model, object_size_nm, min_voxel_size_nm, rules
+    )
+    mag_findings += [Finding("warning", "not-em-like", w) for w in em_like_warnings(voxel_size_nm, model, rules)]
     shrunk = [shrink_to_mag(b, chosen) for b in boxes]
     in_mag: list[Vec3] = [tuple(s // m for s, m in zip(b.size, chosen)) for b in shrunk]  # type: ignore[misc]
     summaries = tuple(BoxSummary(b, s) for b, s in zip(boxes, in_mag))
 
     def report(found: list[Finding]) -> CheckReport:
         source: Literal["given", "rule"] = "rule" if mag is None else "given"
-        return CheckReport(chosen, source, suggested, model, summaries, (*found, *mag_findings))
+        return CheckReport(chosen, source, suggested, model, summaries, (*found, *mag_findings), rules.name)
 
     if not boxes:
         return report([Finding("error", "no-boxes", "no bounding boxes: add at least one")])
@@ -334,8 +466,9 @@ def check_boxes(
             for b in boxes
             if math.prod(b.size) == 0
         ]
-    findings += _duplicate_findings(boxes)
-    findings += _outside_findings(boxes, dataset_bbox, volume_bbox)
+    for source, group in zip(sources, named):
+        findings += _duplicate_findings(group)
+        findings += _outside_findings(group, source.dataset_bbox, source.volume_bbox)
     findings += _wk_findings(boxes, shrunk, chosen, in_mag)
-    findings += _guide_findings(boxes, in_mag, chosen, model, rules)
+    findings += _rule_findings(boxes, in_mag, chosen, model, rules)
     return report(findings)

@@ -21,9 +21,9 @@ from .box_size import choose_box_size
 from .choices import DEFAULT_SEED
 from .mag_choice import choose_mag
 from .placement import CandidateFilter, Region, Spread, measure_spread, place_boxes
-from .rules import DEFAULT_RULES, GuideRules, ModelKind
+from .ground_truth import GroundTruthLayer, no_common_mag, trainable_mags
+from .rules import ModelKind, RuleSet, rule_set
 from .vectors import Vec3, Vec3f, format_mag
-
 
 
 @attrs.frozen
@@ -60,13 +60,32 @@ class PlanOptions:
     roi: Region | None = None
     margin: int = 0
     seed: int = DEFAULT_SEED
+    rules: str = "guide"
+    """The rule set: ``guide`` or ``webknossos`` (:mod:`wkgt.planner.rules`)."""
+    min_object_voxels: int | None = None
+    min_box_voxels: int | None = None
 
-    def request(self, voxel_size_nm: Vec3f, mags: Sequence[Vec3], bbox: Region) -> PlanRequest:
-        """Combine these choices with a layer's facts."""
-        return PlanRequest(voxel_size_nm, tuple(mags), bbox, self)
+    def request(
+        self, voxel_size_nm: Vec3f, mags: Sequence[Vec3], bbox: Region, ground_truth: GroundTruthLayer | None = None
+    ) -> PlanRequest:
+        """Combine these choices with a layer's facts (and the ground-truth layer's, if known)."""
+        return PlanRequest(voxel_size_nm, tuple(mags), bbox, self, ground_truth)
+
+    @property
+    def rule_set(self) -> RuleSet:
+        """The chosen rule set with the numbers given here."""
+        return rule_set(self.rules).with_overrides(
+            min_object_voxels=self.min_object_voxels, min_box_voxels=self.min_box_voxels
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return _converter.unstructure(self)
+        """The choices as JSON values; the options added with the rule sets only when they differ
+        from their defaults, so the run keys of earlier jobs stay the same."""
+        data = _converter.unstructure(self)
+        for name in ("rules", "min_object_voxels", "min_box_voxels"):
+            if data[name] == _DEFAULT_CHOICES[name]:
+                del data[name]
+        return data
 
 
 @attrs.frozen
@@ -77,7 +96,12 @@ class PlanRequest:
     mags: tuple[Vec3, ...]
     bbox: Region
     options: PlanOptions = PlanOptions()
-    rules: GuideRules = DEFAULT_RULES
+    ground_truth: GroundTruthLayer | None = None
+    """The ground-truth volume layer (None: not known, every image mag counts)."""
+
+    @property
+    def rules(self) -> RuleSet:
+        return self.options.rule_set
 
     def with_options(self, **changes: Any) -> PlanRequest:
         """The same request with some choices changed, e.g. ``request.with_options(seed=1)``."""
@@ -128,6 +152,10 @@ class Plan:
     wkgt_version: str = __version__
     tissue: TissueReport | None = None
     avoided: tuple[AvoidedBox, ...] = ()
+    rules: str = "guide"
+    """The rule set that decided (``guide`` or ``webknossos``)."""
+    mag_exclusions: tuple[str, ...] = ()
+    """Why image mags were left out (the ground-truth layer does not have them)."""
 
     @property
     def mag_vec(self) -> Vec3:
@@ -193,6 +221,7 @@ def _make_converter() -> cattrs.Converter:
 
 
 _converter = _make_converter()
+_DEFAULT_CHOICES = _converter.unstructure(PlanOptions())
 
 
 def choose_count(box_voxels: int, request: PlanRequest) -> tuple[int, str]:
@@ -215,10 +244,10 @@ def choose_count(box_voxels: int, request: PlanRequest) -> tuple[int, str]:
             f"at least {rules.min_box_count} boxes, so the trainer can hold some back as a test set "
             f"({count} would reach {target:,} voxels)"
         )
-    return count, f"fewest boxes reaching {target:,} voxels (the guide's minimum)"
+    return count, f"fewest boxes reaching {target:,} voxels ({rules.label})"
 
 
-def count_warnings(count: int, box_voxels: int, rules: GuideRules) -> list[str]:
+def count_warnings(count: int, box_voxels: int, rules: RuleSet) -> list[str]:
     """The guide's volume and count rules, as warnings."""
     total = count * box_voxels
     warnings = []
@@ -236,11 +265,20 @@ def count_warnings(count: int, box_voxels: int, rules: GuideRules) -> list[str]:
 
 
 def planning_region(request: PlanRequest) -> Region:
-    """The layer box, or the ROI (checked to lie inside it), shrunk by the margin."""
+    """The layer box (only the part the ground-truth layer covers: boxes outside it fail
+    training), or the ROI (checked to lie inside it), shrunk by the margin."""
     region, roi, margin = request.bbox, request.options.roi, request.options.margin
+    truth = request.ground_truth.bbox if request.ground_truth is not None else None
+    if truth is not None and not truth.contains(region):
+        lo = tuple(max(a, b) for a, b in zip(region.topleft, truth.topleft))
+        hi = tuple(min(a, b) for a, b in zip(region.end, truth.end))
+        if any(h <= low for low, h in zip(lo, hi)):
+            raise InvalidInput(f"the layer's bounding box {region} and the ground-truth layer's {truth} do not overlap")
+        region = Region(lo, tuple(h - low for low, h in zip(lo, hi)))  # type: ignore[arg-type]
     if roi is not None:
-        if not request.bbox.contains(roi):
-            raise InvalidInput(f"--roi {roi} is not inside the layer's bounding box {request.bbox}")
+        if not region.contains(roi):
+            where = "the layer's bounding box" if region == request.bbox else "the part of the layer the ground-truth layer covers"
+            raise InvalidInput(f"--roi {roi} is not inside {where} {region}")
         region = roi
     if margin < 0:
         raise InvalidInput(f"--margin must not be negative, got {margin}")
@@ -261,9 +299,18 @@ def make_plan(
     size is known (e.g. the tissue check, whose verdict depends on the box size).
     """
     options = request.options
+    mags, exclusions = trainable_mags(request.mags, request.ground_truth)
+    if request.ground_truth is not None and not mags:
+        raise InvalidInput(no_common_mag(request.mags, request.ground_truth))
+    if options.mag is not None and options.mag in request.mags and options.mag not in mags:
+        assert request.ground_truth is not None
+        raise InvalidInput(
+            f"--mag {format_mag(options.mag)}: the ground-truth layer will not have it, so WEBKNOSSOS cannot train "
+            f"at it ({request.ground_truth.describe()})"
+        )
     mag = choose_mag(
         request.voxel_size_nm,
-        request.mags,
+        mags,
         options.model,
         mag=options.mag,
         object_size_nm=options.object_size_nm,
@@ -275,6 +322,7 @@ def make_plan(
         options.model,
         box_size=options.box_size,
         box_edge_nm=options.box_edge_nm,
+        object_size_nm=options.object_size_nm,
         rules=request.rules,
     )
     box_voxels = math.prod(size.size)
@@ -304,7 +352,7 @@ def make_plan(
         voxel_size_nm=tuple(float(v) for v in request.voxel_size_nm),  # type: ignore[arg-type]
         available_mags=tuple(format_mag(m) for m in request.mags),
         mag=format_mag(mag.mag),
-        mag_reason=mag.reason,
+        mag_reason=mag.reason if options.mag is not None else f"{mag.reason}; {request.rules.label}",
         effective_voxel_size_nm=mag.effective_voxel_size_nm,
         box_size=size.size,
         box_size_reason=size.reason,
@@ -314,4 +362,6 @@ def make_plan(
         spread=measure_spread(corners, box_mag1, region, request.voxel_size_nm),
         boxes=boxes,
         warnings=(*mag.warnings, *size.warnings, *count_warnings(count, box_voxels, request.rules)),
+        rules=request.rules.name,
+        mag_exclusions=exclusions,
     )

@@ -10,7 +10,7 @@ from .._version import __version__
 from ..client.annotations import RUN_KEY_LABEL
 from ..client.facts import DatasetFacts
 from ..client.sdk import webknossos
-from ..errors import NotFound
+from ..planner.ground_truth import fallback_layer
 from ..planner.plan import Plan
 
 VOLUME_LAYER_NAME = "ground_truth"
@@ -45,10 +45,11 @@ def build_annotation(
     *,
     name: str,
     description: str,
-    fallback_segmentation: bool = False,
+    fallback_segmentation: bool | str = False,
 ) -> Any:
     """An explorational annotation holding every box (visible, named, coloured) and an
-    empty volume layer for the ground truth (on the segmentation layer if asked)."""
+    empty volume layer for the ground truth (on a segmentation layer if asked: True for the
+    dataset's only one, or the layer's name)."""
     wk = webknossos()
     boxes = [
         wk.BoundingBox(box.topleft, box.size).with_name(box.name).with_color(color).with_is_visible(True)
@@ -67,10 +68,8 @@ def build_annotation(
         annotation.dataset_id = dataset.id
     fallback = None
     dtype = "uint32"
-    if fallback_segmentation:
-        segmentation = dataset.segmentation_layers()
-        if not segmentation:
-            raise NotFound(f"dataset {dataset.name} has no segmentation layer for --fallback-segmentation")
-        fallback, dtype = segmentation[0].name, segmentation[0].dtype
+    layer = fallback_layer(dataset.layers, fallback_segmentation, f"dataset {dataset.name}")
+    if layer is not None:
+        fallback, dtype = layer.name, layer.dtype
     annotation.add_volume_layer(VOLUME_LAYER_NAME, dtype=dtype, fallback_layer=fallback)
     return annotation

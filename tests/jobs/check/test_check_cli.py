@@ -60,23 +60,25 @@ def test_hand_drawn_mistakes_get_webknossos_verdicts_and_exit_1(sandbox, capsys)
         ],
     )
     code, data, _ = check_json(sandbox, capsys, url, "--mag", "2-2-1")
-    assert code == 1 and data["ok"] is False and data["errors"] == 1
+    assert code == 1 and data["ok"] is False and data["errors"] == 2
     by_name = {b["name"]: b["findings"] for b in data["boxes"]}
     assert by_name["fine"] == []
     assert by_name["sticks out"] == ["outside-dataset"]
     assert by_name["odd corner"] == ["unaligned", "not-multiple"]
     [unaligned] = [f for f in data["findings"] if f["code"] == "unaligned"]
     assert unaligned["shrunk"] == {"topleft": [3302, 3100, 600], "size": [300, 200, 100]}
-    assert {f["code"] for f in data["findings"] if f["box"] is None} == {"few-boxes", "total-volume"}
+    # three boxes: training would fail (the trainer holds a test fraction out)
+    assert {f["code"] for f in data["findings"] if f["box"] is None} == {"too-few-boxes", "total-volume"}
     assert data["mag_source"] == "given"
 
 
 def test_warnings_alone_exit_0_and_a_missing_volume_layer_is_one(sandbox, capsys):
-    url = upload(sandbox, [("only", (3200, 3200, 600), (200, 200, 100))], volume=False)
+    boxes = [(f"b{i}", (3200 + 200 * i, 3200, 600), (170, 170, 64)) for i in range(4)]
+    url = upload(sandbox, boxes, volume=False)
     code, data, _ = check_json(sandbox, capsys, url)
     assert code == 0 and data["ok"] is True and data["errors"] == 0
     codes = [f["code"] for f in data["findings"]]
-    assert "no-volume-layer" in codes and "few-boxes" in codes
+    assert "no-volume-layer" in codes and "few-boxes" in codes and data["ground_truth"] is None
 
 
 def test_no_boxes_is_an_error(sandbox, capsys):
@@ -94,7 +96,7 @@ def test_table_output_lists_boxes_and_verdicts(sandbox, capsys):
 
 
 def test_annotation_by_id_reads_the_same(sandbox, capsys):
-    url = upload(sandbox, [("one", (3200, 3200, 600), (170, 170, 64))])
+    url = upload(sandbox, [(f"b{i}", (3200 + 200 * i, 3200, 600), (170, 170, 64)) for i in range(4)])
     code, data, _ = check_json(sandbox, capsys, url.rsplit("/", 1)[-1])
     assert code == 0 and data["boxes"][0]["size"] == [170, 170, 64]
 
