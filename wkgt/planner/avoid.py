@@ -16,6 +16,6 @@ DEFAULT_GAP_NM = 250.0
 
 def gap_voxels(gap_nm: float, voxel_size_nm: Vec3f) -> int:
     """A gap of at least ``gap_nm`` on every axis, in mag-1 voxels."""
-    if not gap_nm >= 0:
-        raise InvalidInput(f"--gap-nm must not be negative, got {gap_nm:g}")
+    if not 0 <= gap_nm <= 1e7:
+        raise InvalidInput(f"--gap-nm must be a length in nm from 0 to 10,000,000, got {gap_nm:g}")
     return math.ceil(gap_nm / min(voxel_size_nm)) if gap_nm else 0
