@@ -6,6 +6,7 @@ Every failure the user can cause ends as one line on stderr and a documented exi
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -44,6 +45,7 @@ def _root(
     """Pick the magnification and place ground-truth boxes for WEBKNOSSOS AI training."""
 
 INTERNAL_ERROR = 70
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF})
 INTERRUPTED = 130
 MAX_MESSAGE = 2_000
 
@@ -55,7 +57,7 @@ def run(argv: list[str] | None = None) -> int:
     characters escaped, bounded length.
     """
     try:
-        result = app(args=argv, prog_name="wkgt", standalone_mode=False)
+        result = _invoke(sys.argv[1:] if argv is None else list(argv))
         return result if isinstance(result, int) else 0
     except WkgtError as err:
         _fail(str(err))
@@ -69,9 +71,13 @@ def run(argv: list[str] | None = None) -> int:
     except click.ClickException as err:
         _fail(err.format_message())
         return err.exit_code
-    except OSError as err:  # files and ports the user named: --save, --preview, --port
-        where = f": {err.filename}" if err.filename else ""
-        _fail(f"{err.strerror or err}{where}")
+    except OSError as err:  # files and ports the user named (--save, --preview, --port), or stdout
+        if err.filename:
+            _fail(f"{err.strerror or err}: {err.filename}")
+        elif err.errno in OUTPUT_ERRNOS:
+            _fail(f"cannot write the output: {err.strerror or err}")
+        else:
+            _fail(str(err.strerror or err))
         return 2
     except (click.exceptions.Abort, KeyboardInterrupt):
         _fail("interrupted")
@@ -83,6 +89,14 @@ def run(argv: list[str] | None = None) -> int:
             sys.stderr.write(_redacted(traceback.format_exc()))
         _fail(f"unexpected {type(err).__name__}: {err} (a bug: please report it; WKGT_DEBUG=1 shows the traceback)")
         return INTERNAL_ERROR
+
+
+def _invoke(argv: list[str]) -> object:
+    """Run the command for ``argv`` (click's ``main`` without its own handling of errors and
+    Ctrl-C, which would print more lines)."""
+    command = typer.main.get_command(app)
+    with command.make_context("wkgt", argv) as context:
+        return command.invoke(context)
 
 
 def _redacted(text: str) -> str:

@@ -39,9 +39,13 @@ def replacing(path: Path) -> Iterator[Path]:
 
 
 def write_atomically(path: Path, write: Callable[[Path], Any]) -> None:
-    """``write(temporary_path)``, then the temporary file becomes ``path``."""
-    with replacing(path) as temporary:
-        write(temporary)
+    """``write(temporary_path)``, then the temporary file becomes ``path``. A failure is an
+    ``OSError`` naming ``path`` (not the temporary file)."""
+    try:
+        with replacing(path) as temporary:
+            write(temporary)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
 
 
 def save_plan(plan: Plan, path: Path) -> None:
