@@ -3,12 +3,13 @@ including bugs (70, also under WKGT_DEBUG=1), Ctrl-C (130) and output that canno
 
 from __future__ import annotations
 
-import json
+import contextlib
 import subprocess
 import sys
 
 import pytest
 
+from tests.helpers import run_json
 from wkgt.cli import run
 from wkgt.client.token import remember_secret
 
@@ -64,15 +65,20 @@ def test_plan_json_to_a_full_disk(tmp_path):
     assert done.stderr.strip().splitlines() == ["wkgt: error: cannot write the output: No space left on device"]
 
 
-def test_created_annotation_is_named_when_its_result_cannot_be_printed(sandbox, tmp_path):
+def test_created_annotation_is_named_when_its_result_cannot_be_printed(sandbox, monkeypatch, capsys):
     argv = ["create-boxes", "--dataset", "l4_sample", "--count", "5", "--no-tissue-check", "--json",
             "--webknossos-url", sandbox.url, "--token", sandbox.token]
-    with open("/dev/full", "w") as full:
-        done = subprocess.run([sys.executable, "-m", "wkgt", *argv], stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    assert done.returncode == 6
-    (line,) = [line for line in done.stderr.strip().splitlines() if line.startswith("wkgt: error:")]
+    full = open("/dev/full", "w")  # noqa: SIM115 - closed below, where the unwritable rest is dropped
+    monkeypatch.setattr(sys, "stdout", full)  # --json > /dev/full
+    code = run(argv)
+    monkeypatch.undo()
+    with contextlib.suppress(OSError):
+        full.close()
+    assert code == 6
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.strip().splitlines() if line.startswith("wkgt: error:")]
     (annotation_id,) = sandbox.state.annotations
     assert f"annotation created: {sandbox.url}/annotations/{annotation_id}" in line and "existing" in line
-    assert "Exception ignored" not in done.stderr and sandbox.token not in done.stderr
-    rerun = subprocess.run([sys.executable, "-m", "wkgt", *argv], capture_output=True, text=True, cwd=tmp_path)
-    assert rerun.returncode == 0 and json.loads(rerun.stdout)["status"] == "exists"
+    assert sandbox.token not in err
+    code, data, _ = run_json(capsys, argv)
+    assert code == 0 and data["status"] == "exists"

@@ -38,12 +38,13 @@ def test_plan_save_on_a_full_disk_keeps_the_previous_plan(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]
 
 
-def test_plan_save_replaces_the_previous_plan_when_it_succeeds(tmp_path):
+def test_plan_save_replaces_the_previous_plan_when_it_succeeds(tmp_path, capsys):
+    from wkgt.cli import run
+
     target = tmp_path / "plan.json"
     target.write_text("old")
     target.chmod(0o640)
-    done = subprocess.run([sys.executable, "-m", "wkgt", *PLAN, "--save", str(target)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    assert run([*PLAN, "--save", str(target)]) == 0
     assert json.loads(target.read_text())["count"] == 19
     assert target.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json"]

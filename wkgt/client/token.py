@@ -125,18 +125,20 @@ def token_handoff(parent: Path | None = None) -> Iterator[Path]:
     if parent is not None:
         Path(parent).mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix=".wkgt-token-", dir=parent))  # mode 0700
-    hidden = _hide_token_variables()
-    previous = _exit_on_termination()
 
     def remove() -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
     atexit.register(remove)
+    hidden: dict[str, str] = {}
+    installed: dict[int, tuple[object, object]] = {}
     with _LOCK:
         outer = (_HANDOFF_DIR, dict(_HANDOFF_FILES))
         _HANDOFF_DIR = directory
         _HANDOFF_FILES.clear()
     try:
+        hidden = _hide_token_variables()
+        installed = _exit_on_termination()
         yield directory
     finally:
         with _LOCK:
@@ -146,7 +148,7 @@ def token_handoff(parent: Path | None = None) -> Iterator[Path]:
         remove()
         atexit.unregister(remove)
         os.environ.update(hidden)
-        _restore_signals(previous)
+        _restore_signals(installed)
 
 
 def _hide_token_variables() -> dict[str, str]:
