@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,7 +50,7 @@ class Instrumentation:
         if fault.latency:
             await asyncio.sleep(fault.latency)
         if fault.drop:
-            self.state.log(RequestLogEntry(method, path, query, 0))
+            self.state.log(RequestLogEntry(method, path, query, 0, _headers(scope)))
             _drop_connection(send)
             return
         await self._handle(scope, receive, send, fault)
@@ -79,7 +80,7 @@ class Instrumentation:
             nonlocal logged
             if not logged:
                 logged = True
-                self.state.log(RequestLogEntry(method, path, query, status or 500))
+                self.state.log(RequestLogEntry(method, path, query, status or 500, _headers(scope)))
 
         async def logging_send(message: Message) -> None:
             # log before the last body part goes out, so a client never sees an answer not yet logged
@@ -93,7 +94,10 @@ class Instrumentation:
         version = _VERSIONED.match(path)
         supported = (api.OLDEST_API_VERSION, self.api_version)
         try:
-            if fault.status is not None:
+            if fault.redirect_to is not None:
+                location = fault.redirect_to.rstrip("/") + path + (f"?{query}" if query else "")
+                await RedirectResponse(location, status_code=307)(scope, receive, logging_send)
+            elif fault.status is not None:
                 await error(fault.status, f"Sandbox fault injection: status {fault.status}")(
                     scope, receive, logging_send
                 )
@@ -106,6 +110,10 @@ class Instrumentation:
                 await self.app(scope, receive, logging_send)
         finally:
             log()
+
+
+def _headers(scope: Scope) -> tuple[tuple[str, str], ...]:
+    return tuple((key.decode("latin-1").lower(), value.decode("latin-1")) for key, value in scope.get("headers", ()))
 
 
 def _drop_connection(send: Send) -> None:

@@ -20,6 +20,8 @@ class FaultRule:
     """How many requests the rule applies to; None = unlimited."""
     after: bool = False
     """Apply latency/drop after the request was handled: the server did the work, the answer is late or lost."""
+    redirect_to: str | None = None
+    """Answer 307 with `Location: <redirect_to><path>?<query>` (e.g. another sandbox's URL)."""
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -34,6 +36,7 @@ class Fault:
     status: int | None = None
     drop: bool = False
     after: bool = False
+    redirect_to: str | None = None
 
 
 class Faults:
@@ -52,10 +55,11 @@ class Faults:
         drop: bool = False,
         times: int | None = None,
         after: bool = False,
+        redirect_to: str | None = None,
     ) -> FaultRule:
         """Add a rule; latency is added before the request is handled (or the drop / forced
-        status), or with ``after=True`` once it was handled, before the answer goes out."""
-        rule = FaultRule(path_regex, method, latency, status, drop, times, after=after)
+        status / redirect), or with ``after=True`` once it was handled, before the answer goes out."""
+        rule = FaultRule(path_regex, method, latency, status, drop, times, after=after, redirect_to=redirect_to)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -70,7 +74,7 @@ class Faults:
 
     def take(self, method: str, path: str) -> Fault:
         """Consume one use of every matching rule and return their combined fault."""
-        latency, status, drop, after = 0.0, None, False, False
+        latency, status, drop, after, redirect_to = 0.0, None, False, False, None
         with self._lock:
             for rule in self._rules:
                 if not rule.matches(method, path):
@@ -80,5 +84,6 @@ class Faults:
                 status = rule.status if rule.status is not None else status
                 drop = drop or rule.drop
                 after = after or rule.after
+                redirect_to = rule.redirect_to or redirect_to
             self._rules = [r for r in self._rules if r.times is None or r.hits < r.times]
-        return Fault(latency, status, drop, after)
+        return Fault(latency, status, drop, after, redirect_to)

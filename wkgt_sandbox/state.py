@@ -43,6 +43,12 @@ class RequestLogEntry:
     path: str
     query: str
     status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    """The request's headers as received (lower-case names), e.g. to see which token went where."""
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (case-insensitive), if the request had it."""
+        return next((value for key, value in self.headers if key == name.lower()), None)
 
 
 @dataclass(frozen=True)

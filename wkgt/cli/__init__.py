@@ -6,6 +6,7 @@ Every failure the user can cause ends as one line on stderr and a documented exi
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -45,39 +46,97 @@ def _root(
     """Pick the magnification and place ground-truth boxes for WEBKNOSSOS AI training."""
 
 INTERNAL_ERROR = 70
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF})
+INTERRUPTED = 130
+MAX_MESSAGE = 2_000
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI with ``argv`` and return the exit code (errors become one stderr line)."""
+    """Run the CLI with ``argv`` and return the exit code (errors become one stderr line).
+
+    Every message passes :func:`one_line`: tokens and URL credentials removed, control
+    characters escaped, bounded length.
+    """
     try:
-        args = optional_value(sys.argv[1:] if argv is None else list(argv))
-        result = app(args=args, prog_name="wkgt", standalone_mode=False)
+        result = _invoke(optional_value(sys.argv[1:] if argv is None else list(argv)))
         return result if isinstance(result, int) else 0
     except WkgtError as err:
         _fail(str(err))
         return err.exit_code
     except click.exceptions.Exit as err:
         return err.exit_code
-    except click.ClickException as err:
-        err.show()
+    except click.UsageError as err:
+        command = err.ctx.command_path if err.ctx is not None else "wkgt"
+        _fail(f"{err.format_message()} (see '{command} --help')")
         return err.exit_code
-    except OSError as err:  # files and ports the user named: --save, --preview, --port
-        where = f": {err.filename}" if err.filename else ""
-        _fail(f"{err.strerror or err}{where}")
+    except click.ClickException as err:
+        _fail(err.format_message())
+        return err.exit_code
+    except OSError as err:  # files and ports the user named (--save, --preview, --port), or stdout
+        if err.filename:
+            _fail(f"{err.strerror or err}: {err.filename}")
+        elif err.errno in OUTPUT_ERRNOS:
+            _fail(f"cannot write the output: {err.strerror or err}")
+        else:
+            _fail(str(err.strerror or err))
         return 2
     except (click.exceptions.Abort, KeyboardInterrupt):
         _fail("interrupted")
-        return 130
+        return INTERRUPTED
     except Exception as err:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("WKGT_DEBUG"):
-            raise
-        _fail(f"unexpected {type(err).__name__}: {err} (set WKGT_DEBUG=1 for the traceback)")
+            import traceback
+
+            sys.stderr.write(_redacted(traceback.format_exc()))
+        _fail(f"unexpected {type(err).__name__}: {err} (a bug: please report it; WKGT_DEBUG=1 shows the traceback)")
         return INTERNAL_ERROR
 
 
+def _invoke(argv: list[str]) -> object:
+    """Run the command for ``argv`` (click's ``main`` without its own handling of errors and
+    Ctrl-C, which would print more lines)."""
+    command = typer.main.get_command(app)
+    with command.make_context("wkgt", argv) as context:
+        return command.invoke(context)
+
+
+def _redacted(text: str) -> str:
+    from ..client.token import redact
+
+    return redact(text)
+
+
+def one_line(message: str) -> str:
+    """``message`` as one line: no token or URL credentials, control characters escaped, at most
+    :data:`MAX_MESSAGE` characters."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in _redacted(message))
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[: MAX_MESSAGE // 2]} … {text[-MAX_MESSAGE // 4 :]}"
+    return text
+
+
 def _fail(message: str) -> None:
-    sys.stderr.write(f"wkgt: error: {message}\n")
+    sys.stderr.write(f"wkgt: error: {one_line(message)}\n")
+    sys.stderr.flush()
 
 
 def main() -> None:
-    sys.exit(run())
+    code = run()
+    try:
+        sys.stdout.flush()
+    except OSError:  # stdout is full or closed; an error was reported on stderr already, unless none was
+        _discard_stdout()
+        if code == 0:
+            _fail("cannot write the output to stdout")
+            code = 2
+    sys.exit(code)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so Python's own flush at exit cannot fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 from rich.console import Console
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, WriteError
 from . import options as o
 from .output import print_json, stderr, stdout
 from .render import print_plan, print_warnings
@@ -94,7 +94,7 @@ def main(
         tissue=TissueOptions(check=not no_tissue_check, min_tissue=min_tissue),
         rounds=Rounds(avoid=tuple(avoid or ()), previous=avoid_previous, gap_nm=gap_nm),
         write=WriteOptions(
-            name=name,
+            name=o.check_name(name),
             dry_run=dry_run,
             force_new=force_new,
             fallback_segmentation=False if fallback_segmentation is None else fallback_segmentation or True,
@@ -105,7 +105,15 @@ def main(
         distribution=Distribution(jobs, distribution_strategy, o.parse_job_resources(job_resources)),
     ).validate()
     result = create_boxes(dataset, job, connection=Connection(webknossos_url, token, timeout))
-    report(result, as_json=json)
+    try:
+        report(result, as_json=json)
+    except OSError as err:  # e.g. --json > /dev/full: the annotation exists, say so
+        if "created" not in (result.status, result.tasks.status if result.tasks else None):
+            raise
+        raise WriteError(
+            f"{summary_line(result)}, but printing the result failed ({err.strerror or err}); "
+            "a rerun of the same job reports it as existing"
+        ) from None
 
 
 def report(result: CreateBoxesResult, *, as_json: bool) -> None:

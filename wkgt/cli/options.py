@@ -88,9 +88,6 @@ class PlanningOptions:
         """Validate the options as typed and turn them into the planner's choices."""
         from ..planner.plan import PlanOptions
 
-        for name, value in (("--object-size", self.object_size), ("--min-voxel-size", self.min_voxel_size), ("--box-edge-nm", self.box_edge_nm)):
-            if value is not None and not value > 0:
-                raise_invalid(f"{name} must be positive, got {value:g}")
         return PlanOptions(
             model=self.model,
             mag=parse_mag(self.mag) if self.mag else None,
@@ -104,7 +101,23 @@ class PlanningOptions:
             margin=self.margin,
             seed=self.seed,
             **parse_rule_options(self.rules, self.min_object_voxels, self.min_box_voxels),
-        )
+        ).validate()
+
+
+MAX_NAME_LENGTH = 200
+
+
+def check_name(name: str | None) -> str | None:
+    """An annotation name: at most :data:`MAX_NAME_LENGTH` characters, no control characters."""
+    if name is None:
+        return None
+    if not name.strip():
+        raise InvalidInput("--name is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"--name is {len(name):,} characters long; at most {MAX_NAME_LENGTH} fit")
+    if any(not c.isprintable() for c in name):
+        raise InvalidInput("--name contains a control character (e.g. a line break)")
+    return name
 
 
 def parse_rule_options(rules: str, min_object_voxels: int | None, min_box_voxels: int | None = None) -> dict[str, object]:

@@ -12,6 +12,7 @@ import attrs
 
 from ..errors import InvalidInput, NotFound
 from ..planner.plan import Box
+from .dataset_ref import without_credentials
 from .sdk import webknossos
 from .session import Session
 
@@ -59,14 +60,18 @@ def find_run_key(description: str | None) -> str | None:
 
 def parse_annotation_ref(text: str) -> AnnotationRefText:
     """``<id>``, ``<server>/annotations/<id>`` or ``<server>/annotations/<type>/<id>`` (+ ``#...``)."""
-    text = text.strip()
+    text = without_credentials(text.strip())
     if ANNOTATION_ID.match(text):
         return AnnotationRefText(text)
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        parts = urlsplit("")
     match = ANNOTATION_PATH.match(parts.path)
     if parts.scheme in ("http", "https") and parts.netloc and match:
         return AnnotationRefText(match["id"], f"{parts.scheme}://{parts.netloc}")
-    raise InvalidInput(f"not an annotation id or URL: {text!r} (expected <server>/annotations/<24 hex id>)")
+    raise InvalidInput(f"not an annotation id or URL: {text[:200]!r} (expected <server>/annotations/<24 hex id>)")
 
 
 def _box(bbox: object, fallback_name: str) -> Box:

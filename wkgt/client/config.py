@@ -1,17 +1,31 @@
-"""Which server and token to use: options, then ``WK_URL``/``WK_TOKEN``, then ``./.env``."""
+"""Which server and token to use.
+
+The rule: **a token travels only with the URL it was configured with.** There are three
+sources, each a pair of server and token: the command line (``--webknossos-url`` or a pasted
+dataset/annotation URL, with ``--token``), the environment (``WK_URL``/``WK_TOKEN``), and the
+``.env`` file of the working directory (parent folders are never searched). The server is the
+first one given (a pasted URL, the option, ``WK_URL``, ``.env``, else webknossos.org); the token
+is the first token whose own source names that same server. A token whose source names another
+server, or none, is never sent anywhere: wkgt stops with one line instead of guessing.
+"""
 
 from __future__ import annotations
 
+import io
+import math
 import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import attrs
-from dotenv import dotenv_values, find_dotenv
 
 from ..errors import AuthError, InvalidInput
+from .token import Token, check_token, redact, remember_secret
 
 DEFAULT_URL = "https://webknossos.org"
 DEFAULT_TIMEOUT_S = 60.0
+MAX_TIMEOUT_S = 86_400.0
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @attrs.frozen
@@ -26,8 +40,9 @@ class RetryPolicy:
 class Connection:
     """The connection settings a job is run with: server, token, timeout, retries.
 
-    ``url``/``token`` left ``None`` come from ``WK_URL``/``WK_TOKEN``, then ``./.env`` (see
-    :func:`resolve_server`). ``repr`` never shows the token.
+    ``url``/``token`` are the command line's pair; left ``None`` they come from
+    ``WK_URL``/``WK_TOKEN``, then ``./.env`` (see :func:`resolve_server`). ``repr`` never
+    shows the token.
     """
 
     url: str | None = None
@@ -45,24 +60,112 @@ class ServerConfig:
     """A WEBKNOSSOS server and the credentials for it. ``repr`` never shows the token."""
 
     url: str
-    token: str | None = attrs.field(default=None, repr=False)
+    token: Token | None = attrs.field(default=None, repr=False)
     timeout_s: float = DEFAULT_TIMEOUT_S
 
-    def require_token(self) -> str:
+    def require_token(self) -> Token:
         if not self.token:
             raise AuthError(
-                f"no token for {self.url}: pass --token or set WK_TOKEN (in the environment or ./.env); "
-                "WEBKNOSSOS shows yours under your user menu → Auth Token"
+                f"no token for {self.url}: pass --webknossos-url with --token, or set WK_URL and WK_TOKEN "
+                "(in the environment or ./.env); WEBKNOSSOS shows yours under your user menu → Auth Token"
             )
         return self.token
 
 
-def normalize_url(url: str) -> str:
-    """``"https://host/"`` → ``"https://host"``; rejects what is not an http(s) URL."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidInput(f"not a server URL (http[s]://host[:port]): {url!r}")
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+@attrs.frozen
+class _Source:
+    """One place a server and a token can come from."""
+
+    name: str
+    url: str | None
+    token: Token | None = attrs.field(repr=False)
+
+
+def normalize_url(url: str, what: str = "the server URL") -> str:
+    """``"HTTPS://Host:443/"`` → ``"https://host"``: scheme, host, port (unless the default),
+    path; user name and password are dropped. Rejects what is not an http(s) URL in one line
+    that never shows URL credentials."""
+    text = url.strip()
+    shown = _shown(text)
+    if any(not char.isprintable() or char.isspace() for char in text):
+        raise InvalidInput(f"{what} contains a space or control character: {shown}")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as err:
+        raise InvalidInput(f"{what} is not a valid URL ({err}): {shown}") from None
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+        raise InvalidInput(f"{what} is not a server URL (http[s]://host[:port]): {shown}")
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _shown(text: str, limit: int = 120) -> str:
+    """User input as it may appear in a message: credentials redacted, quoted, shortened."""
+    text = redact(text)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def check_timeout(timeout_s: float) -> float:
+    if not (math.isfinite(timeout_s) and 0 < timeout_s <= MAX_TIMEOUT_S):
+        raise InvalidInput(f"--timeout must be a number of seconds in (0, {MAX_TIMEOUT_S:,.0f}], got {timeout_s:g}")
+    return float(timeout_s)
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The ``KEY=VALUE`` pairs of a ``.env`` file; a line that does not parse, or text that is not
+    UTF-8, stops with one line naming the file and line (never its contents)."""
+    from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path} is not UTF-8 text (saved as UTF-16?): save it as UTF-8 with KEY=VALUE lines") from None
+    except OSError as err:
+        raise InvalidInput(f"cannot read {path}: {err.strerror}") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise InvalidInput(f"{path}, line {binding.original.line}: not a KEY=VALUE line (check quotes and spaces)")
+    values = dotenv_values(stream=io.StringIO(text))
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _sources(url: str | None, token: str | None, target: str | None) -> tuple[str, list[_Source]]:
+    """The server to talk to and the three sources of tokens, in order of precedence."""
+    option_url = normalize_url(url, "--webknossos-url") if url else None
+    target_url = normalize_url(target, "the URL's server") if target else None
+    if option_url and target_url and option_url != target_url:
+        raise InvalidInput(f"the URL is on {target_url}, but the server given is {option_url}")
+    command_line = _Source("--token", target_url or option_url, check_token(token, "--token") if token else None)
+    if command_line.token and command_line.url is None:
+        raise InvalidInput(
+            "--token goes with --webknossos-url (or a dataset/annotation URL) naming its server: "
+            "wkgt sends a token only to the server it was given with"
+        )
+    remember_secret(os.environ.get("WK_TOKEN"))
+    environment = _Source(
+        "WK_TOKEN",
+        normalize_url(os.environ["WK_URL"], "WK_URL") if os.environ.get("WK_URL", "").strip() else None,
+        check_token(os.environ["WK_TOKEN"], "WK_TOKEN") if os.environ.get("WK_TOKEN") else None,
+    )
+    sources = [command_line, environment]
+    path = Path.cwd() / ".env"
+    if path.is_file():
+        values = read_dotenv(path)
+        remember_secret(values.get("WK_TOKEN"))
+        sources.append(
+            _Source(
+                f"{path}",
+                normalize_url(values["WK_URL"], f"WK_URL in {path}") if values.get("WK_URL", "").strip() else None,
+                check_token(values["WK_TOKEN"], f"WK_TOKEN in {path}") if values.get("WK_TOKEN") else None,
+            )
+        )
+    server = next((s.url for s in sources if s.url), DEFAULT_URL)
+    return server, sources
 
 
 def resolve_server(
@@ -72,30 +175,24 @@ def resolve_server(
     *,
     target: str | None = None,
 ) -> ServerConfig:
-    """Combine options, environment and the ``.env`` of the working directory (first wins).
-
-    ``target`` is the server a pasted dataset or annotation URL names; it wins over the
-    configured one. A token from the environment or ``.env`` belongs to the configured server
-    and is never sent to another: that is an error unless ``token`` is given explicitly.
-    """
-    if not timeout_s > 0:
-        raise InvalidInput(f"--timeout must be positive, got {timeout_s:g}")
-    dotenv_path = find_dotenv(usecwd=True)
-    dotenv = dotenv_values(dotenv_path) if dotenv_path else {}
-
-    def pick(given: str | None, key: str) -> str | None:
-        return given or os.environ.get(key) or dotenv.get(key) or None
-
-    configured = normalize_url(pick(url, "WK_URL") or DEFAULT_URL)
-    chosen_token = pick(token, "WK_TOKEN")
-    if target is None or normalize_url(target) == configured:
-        return ServerConfig(configured, chosen_token, timeout_s)
-    target = normalize_url(target)
-    if url is not None:
-        raise InvalidInput(f"the URL is on {target}, but the server given is {url}")
-    if chosen_token and token is None:
+    """The server (``target``, the server a pasted URL names, first) and the token configured
+    with it (see the module's rule). A token configured for another server, or for none, is an
+    :class:`AuthError` naming where it came from."""
+    timeout_s = check_timeout(timeout_s)
+    server, sources = _sources(url, token, target)
+    for source in sources:
+        if source.token and source.url == server:
+            return ServerConfig(server, source.token, timeout_s)
+    stray = next((s for s in sources if s.token), None)
+    if stray is None:
+        return ServerConfig(server, None, timeout_s)
+    where = "the environment" if stray.name == "WK_TOKEN" else stray.name
+    if stray.url is None:
         raise AuthError(
-            f"the URL is on {target}, but your token is for {configured} (WK_URL / .env); wkgt does not send "
-            f"it to another server: set WK_URL={target} with that server's token, or pass --token"
+            f"WK_TOKEN is set in {where} without WK_URL: wkgt sends a token only to the server configured "
+            f"with it; set WK_URL (e.g. {server}) next to it"
         )
-    return ServerConfig(target, chosen_token, timeout_s)
+    raise AuthError(
+        f"the server is {server}, but your token is for {stray.url} (WK_URL/WK_TOKEN in {where}); wkgt does not send "
+        f"it to another server: pass --webknossos-url {server} with --token, or set WK_URL and WK_TOKEN for it"
+    )

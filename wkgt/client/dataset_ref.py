@@ -35,6 +35,15 @@ class DatasetRef:
         return f"{self.organization}/{self.name}" if self.organization else repr(self.name)
 
 
+def without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def parse_dataset_ref(text: str, organization: str | None = None) -> DatasetRef:
     """Classify ``--dataset``. A URL also names the server."""
     text = text.strip()
@@ -53,9 +62,15 @@ def parse_dataset_ref(text: str, organization: str | None = None) -> DatasetRef:
 
 
 def _parse_url(text: str, organization: str | None) -> DatasetRef:
-    parts = urlsplit(text)
+    """A viewer URL; a user name and password in it are dropped, never echoed."""
+    text = without_credentials(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError as err:
+        raise InvalidInput(f"not a WEBKNOSSOS dataset URL ({err}): {text[:200]!r}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidInput(f"not a WEBKNOSSOS dataset URL: {text}")
+        raise InvalidInput(f"not a WEBKNOSSOS dataset URL: {text[:200]!r}")
     server = f"{parts.scheme}://{parts.netloc}"
     path = unquote(parts.path)
     if match := VIEWER_PATH.match(path):
@@ -65,6 +80,6 @@ def _parse_url(text: str, organization: str | None) -> DatasetRef:
             raise InvalidInput(f"--organization {organization} contradicts the URL's organization {match['org']}")
         return DatasetRef(name=match["name"], organization=match["org"], server=server)
     raise InvalidInput(
-        f"not a WEBKNOSSOS dataset URL: {text} (expected {server}/datasets/<name>-<id>/view "
+        f"not a WEBKNOSSOS dataset URL: {text[:200]!r} (expected {server}/datasets/<name>-<id>/view "
         "or /datasets/<organization>/<name>/view)"
     )

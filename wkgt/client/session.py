@@ -96,22 +96,7 @@ class Session:
             raise ServerError(f"{what}: {url}: {_reason(err)}") from None
 
     def _status_error(self, what: str, response: httpx.Response | None) -> Exception:
-        if response is None:
-            return ServerError(f"{what}: unexpected answer from {self.config.url}")
-        status = response.status_code
-        detail = server_message(response)
-        suffix = f": {detail}" if detail else ""
-        if status in (401, 403):
-            hint = " (no token given)" if not self.config.token else ""
-            return AuthError(
-                f"{what}: {self.config.url} refused access (HTTP {status}): the token is missing, wrong or "
-                f"expired, or may not do this{hint}{suffix}"
-            )
-        if status == 404:
-            return NotFound(f"{what}: not found on {self.config.url} (HTTP 404){suffix}")
-        if status in RETRY_STATUSES:
-            return _Retryable(f"{self.config.url} answered HTTP {status}{suffix}")
-        return ServerError(f"{what}: {self.config.url} answered HTTP {status}{suffix}")
+        return error_for_status(what, self.config.url, response, has_token=bool(self.config.token))
 
     # -- requests --------------------------------------------------------------------------
 
@@ -201,6 +186,30 @@ class Session:
     def annotations(self) -> list[Any]:
         """The annotations this token can read (1 request)."""
         return self.read("listing your annotations", lambda: self.api().annotation_list(is_finished=None))
+
+
+def error_for_status(what: str, server: str, response: httpx.Response | None, *, has_token: bool) -> Exception:
+    """The wkgt error for an HTTP error answer of ``server`` (web API or its datastore): 401/403
+    → :class:`AuthError` (exit 4), 404 → :class:`NotFound`, 429/5xx → retryable, else
+    :class:`ServerError`. The message quotes the server's own error text, never the token."""
+    if response is None:
+        return ServerError(f"{what}: unexpected answer from {server}")
+    status = response.status_code
+    detail = server_message(response)
+    suffix = f": {detail}" if detail else ""
+    if status in (401, 403):
+        hint = "" if has_token else " (no token given)"
+        return AuthError(
+            f"{what}: {server} refused access (HTTP {status}): the token is missing, wrong or "
+            f"expired, or may not do this{hint}{suffix}"
+        )
+    if status == 404:
+        return NotFound(f"{what}: not found on {server} (HTTP 404){suffix}")
+    if status in RETRY_STATUSES:
+        return _Retryable(f"{server} answered HTTP {status}{suffix}")
+    if 300 <= status < 400:
+        return ServerError(f"{what}: {server} answered with a redirect (HTTP {status}), which wkgt does not follow")
+    return ServerError(f"{what}: {server} answered HTTP {status}{suffix}")
 
 
 class _Retryable(ServerError):

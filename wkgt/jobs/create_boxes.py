@@ -19,7 +19,7 @@ from ..client.imagery import local_reader, remote_reader
 from ..client.rounds import gather_avoided
 from ..errors import InvalidInput
 from ..planner import Plan, PlanOptions
-from ..planner.avoid import DEFAULT_GAP_NM, gap_voxels
+from ..planner.avoid import DEFAULT_GAP_NM, check_gap_nm, gap_voxels
 from ..planner.ground_truth import fallback_layer, ground_truth_layer
 from ..writer import (
     AnnotationRef,
@@ -89,6 +89,8 @@ class CreateBoxesJob:
         """Refuse contradictory or invalid options before any request."""
         self.tissue.validate()
         self.distribution.validate()
+        if self.rounds.gap_nm is not None:
+            check_gap_nm(self.rounds.gap_nm)
         if self.tissue.check:
             check_available(self.distribution.strategy)
         return self

@@ -6,14 +6,18 @@ One local job scores here, chunk after chunk (no executor); more jobs or a clust
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import attrs
 
+from ..client.token import token_handoff
 from ..errors import InvalidInput
 
+MAX_JOBS = 4096
 STRATEGIES: tuple[str, ...] = ("multiprocessing", "slurm", "kubernetes", "dask", "sequential")
 
 
@@ -26,8 +30,8 @@ class Distribution:
     resources: dict[str, Any] | None = None
 
     def validate(self) -> Distribution:
-        if self.jobs < 1:
-            raise InvalidInput(f"--jobs must be at least 1, got {self.jobs}")
+        if not 1 <= self.jobs <= MAX_JOBS:
+            raise InvalidInput(f"--jobs must be from 1 to {MAX_JOBS:,}, got {self.jobs:,}")
         if self.strategy not in STRATEGIES:
             raise InvalidInput(f"--distribution-strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         return self
@@ -37,12 +41,32 @@ class Distribution:
         return self.strategy in ("multiprocessing", "sequential") and self.jobs == 1
 
 
+def handoff_folder(strategy: str) -> Path | None:
+    """Where worker jobs find the token file: the folder cluster_tools shares with its Slurm and
+    Kubernetes jobs (``$CFUT_DIR``, default ``.cfut``), the working directory for Dask, the
+    system's temporary folder for processes on this machine."""
+    if strategy in ("slurm", "kubernetes", "pbs"):
+        return Path(os.environ.get("CFUT_DIR", ".cfut")).absolute()
+    return Path.cwd() if strategy == "dask" else None
+
+
 @contextmanager
 def executor_for(distribution: Distribution) -> Iterator[Any | None]:
-    """``None`` (work here, one piece after another) for one local job, else a cluster_tools executor."""
+    """``None`` (work here, one piece after another) for one local job, else a cluster_tools executor.
+
+    While the executor runs, a token its jobs need reaches them only through a private file
+    (mode 0600) that is removed when the executor ends, however it ends; the pickled jobs and
+    the job environment hold no token (:func:`wkgt.client.token.token_handoff`).
+    """
     if distribution.local_and_single:
         yield None
         return
+    with token_handoff(handoff_folder(distribution.strategy)), _executor(distribution) as executor:
+        yield executor
+
+
+@contextmanager
+def _executor(distribution: Distribution) -> Iterator[Any]:
     import cluster_tools
 
     strategy, resources = distribution.strategy, distribution.resources

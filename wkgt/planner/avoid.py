@@ -14,8 +14,14 @@ from .vectors import Vec3f
 DEFAULT_GAP_NM = 250.0
 
 
+def check_gap_nm(gap_nm: float) -> float:
+    """A gap is a finite length from 0 to 1 cm."""
+    if not 0 <= gap_nm <= 1e7:
+        raise InvalidInput(f"--gap-nm must be a length in nm from 0 to 10,000,000, got {gap_nm:g}")
+    return gap_nm
+
+
 def gap_voxels(gap_nm: float, voxel_size_nm: Vec3f) -> int:
     """A gap of at least ``gap_nm`` on every axis, in mag-1 voxels."""
-    if not gap_nm >= 0:
-        raise InvalidInput(f"--gap-nm must not be negative, got {gap_nm:g}")
+    check_gap_nm(gap_nm)
     return math.ceil(gap_nm / min(voxel_size_nm)) if gap_nm else 0

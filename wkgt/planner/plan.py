@@ -25,6 +25,39 @@ from .ground_truth import GroundTruthLayer, no_common_mag, trainable_mags
 from .rules import ModelKind, RuleSet, rule_set
 from .vectors import Vec3, Vec3f, format_mag
 
+MAX_BOXES = 20_000
+"""The most boxes one run places: placement time grows faster than the count (README)."""
+MAX_COORDINATE = 2**31 - 1
+"""WEBKNOSSOS stores voxel coordinates as 32-bit integers."""
+MAX_LENGTH_NM = 1e7
+"""The longest length option (1 cm): far beyond any box, still exact in voxel arithmetic."""
+VOXEL_SIZE_RANGE_NM = (1e-3, 1e6)
+MAX_MAG_FACTOR = 2**16
+MAX_SEED = 2**63 - 1
+
+
+def _check_length(name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if not value > 0:
+        raise InvalidInput(f"{name} must be positive, got {value:g}")
+    if not value <= MAX_LENGTH_NM:
+        raise InvalidInput(f"{name} must be at most {MAX_LENGTH_NM:,.0f} nm, got {value:g}")
+
+
+def check_region(region: Region, what: str) -> None:
+    """A region with positive size whose corners are 32-bit voxel coordinates."""
+    values = (*region.topleft, *region.size, *region.end)
+    if any(not -MAX_COORDINATE <= int(v) <= MAX_COORDINATE for v in values) or any(s <= 0 for s in region.size):
+        raise InvalidInput(
+            f"{what} {region} is out of range: sizes must be positive and coordinates within "
+            f"±{MAX_COORDINATE:,} (WEBKNOSSOS's 32-bit voxel coordinates)"
+        )
+
+
+def check_mag(mag: Vec3, what: str) -> None:
+    if any(not 1 <= f <= MAX_MAG_FACTOR for f in mag):
+        raise InvalidInput(f"{what} {format_mag(mag)} is out of range: factors from 1 to {MAX_MAG_FACTOR:,}")
 
 @attrs.frozen
 class Box:
@@ -78,6 +111,36 @@ class PlanOptions:
             min_object_voxels=self.min_object_voxels, min_box_voxels=self.min_box_voxels
         )
 
+    def validate(self) -> PlanOptions:
+        """Refuse choices out of range (finite lengths, 32-bit coordinates, at most
+        :data:`MAX_BOXES` boxes) with one line naming the option."""
+        for name, value in (
+            ("--object-size", self.object_size_nm),
+            ("--min-voxel-size", self.min_voxel_size_nm),
+            ("--box-edge-nm", self.box_edge_nm),
+        ):
+            _check_length(name, value)
+        if self.mag is not None:
+            check_mag(self.mag, "--mag")
+        if self.box_size is not None and any(not 1 <= s <= MAX_COORDINATE for s in self.box_size):
+            raise InvalidInput(f"--box-size must be positive 32-bit sizes, got {','.join(map(str, self.box_size))}")
+        if self.count is not None and self.count < 1:
+            raise InvalidInput(f"--count must be at least 1, got {self.count}")
+        if self.count is not None and self.count > MAX_BOXES:
+            raise InvalidInput(
+                f"--count {self.count:,} is more than one run places: at most {MAX_BOXES:,} boxes "
+                "(split the work into rounds with --avoid-previous)"
+            )
+        if self.total_voxels is not None and not 1 <= self.total_voxels <= 2**63 - 1:
+            raise InvalidInput(f"--total-voxels must be from 1 to {2**63 - 1:,}, got {self.total_voxels:,}")
+        if self.roi is not None:
+            check_region(self.roi, "--roi")
+        if not 0 <= self.margin <= MAX_COORDINATE:
+            raise InvalidInput(f"--margin must be from 0 to {MAX_COORDINATE:,} voxels, got {self.margin:,}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise InvalidInput(f"--seed must be from 0 to {MAX_SEED:,}, got {self.seed:,}")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """The choices as JSON values; the options added with the rule sets only when they differ
         from their defaults, so the run keys of earlier jobs stay the same."""
@@ -102,6 +165,22 @@ class PlanRequest:
     @property
     def rules(self) -> RuleSet:
         return self.options.rule_set
+
+    def validate(self) -> PlanRequest:
+        """Refuse layer facts out of range (voxel size, bounding box, mags), then the choices."""
+        low, high = VOXEL_SIZE_RANGE_NM
+        if len(self.voxel_size_nm) != 3 or any(not low <= v <= high for v in self.voxel_size_nm):
+            raise InvalidInput(
+                f"the voxel size must be 3 lengths from {low:g} to {high:,.0f} nm, got "
+                f"{','.join(f'{v:g}' for v in self.voxel_size_nm)}"
+            )
+        check_region(self.bbox, "the layer's bounding box")
+        if not self.mags:
+            raise InvalidInput("the layer has no mags")
+        for mag in self.mags:
+            check_mag(mag, "mag")
+        self.options.validate()
+        return self
 
     def with_options(self, **changes: Any) -> PlanRequest:
         """The same request with some choices changed, e.g. ``request.with_options(seed=1)``."""
@@ -237,6 +316,11 @@ def choose_count(box_voxels: int, request: PlanRequest) -> tuple[int, str]:
     if target < 1:
         raise InvalidInput(f"--total-voxels must be positive, got {target}")
     count = math.ceil(target / box_voxels)
+    if count > MAX_BOXES:
+        raise InvalidInput(
+            f"{count:,} boxes of {box_voxels:,} voxels would be needed for {target:,} voxels; wkgt places at most "
+            f"{MAX_BOXES:,} boxes in one run: lower --total-voxels or make the boxes larger"
+        )
     if options.total_voxels is not None:
         return count, f"fewest boxes reaching {target:,} voxels (--total-voxels)"
     if count < rules.min_box_count:
@@ -298,6 +382,7 @@ def make_plan(
     ``filter_for_box(box_size_mag1, mag)`` builds the filter of candidate corners once the box
     size is known (e.g. the tissue check, whose verdict depends on the box size).
     """
+    request = request.validate()
     options = request.options
     mags, exclusions = trainable_mags(request.mags, request.ground_truth)
     if request.ground_truth is not None and not mags:

@@ -1,0 +1,84 @@
+"""The CLI's last line of defence: one stderr line and a documented exit code for every failure,
+including bugs (70, also under WKGT_DEBUG=1), Ctrl-C (130) and output that cannot be written."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import run_json
+from wkgt.cli import run
+from wkgt.client.token import remember_secret
+
+PLAN = ["plan", "--voxel-size", "11.24,11.24,30", "--mags", "1,2-2-1,4-4-1", "--bbox", "0,0,0,4096,4096,1024"]
+
+
+def fail_planning_with(monkeypatch, error: BaseException) -> None:
+    """Stand in for a bug (or Ctrl-C) inside planning."""
+    import wkgt.planner.plan
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(wkgt.planner.plan, "make_plan", broken)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_bug_exits_70_with_or_without_debug(monkeypatch, capsys, debug):
+    remember_secret("Qx7-secret-Zp9")
+    fail_planning_with(monkeypatch, RuntimeError("header value b'Qx7-secret-Zp9\\r' from http://alice:hunter2@host"))
+    if debug:
+        monkeypatch.setenv("WKGT_DEBUG", "1")
+    assert run(PLAN) == 70
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1].startswith("wkgt: error: unexpected RuntimeError")
+    assert ("Traceback" in err) is debug
+    assert len(err.strip().splitlines()) == 1 or debug
+    assert "Qx7-secret-Zp9" not in err and "hunter2" not in err
+
+
+def test_ctrl_c_exits_130(monkeypatch, capsys):
+    fail_planning_with(monkeypatch, KeyboardInterrupt())
+    assert run(PLAN) == 130
+    assert capsys.readouterr().err == "wkgt: error: interrupted\n"
+
+
+def test_usage_errors_are_one_line(capsys):
+    assert run([*PLAN, "--count"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("wkgt: error: ") and len(err.strip().splitlines()) == 1 and "--help" in err
+
+
+def test_messages_stay_one_line_whatever_the_input(capsys):
+    assert run(["create-boxes", "--dataset", "a\nb\rc/x", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "\\n" in err
+
+
+def test_plan_json_to_a_full_disk(tmp_path):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "wkgt", *PLAN, "--json"], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["wkgt: error: cannot write the output: No space left on device"]
+
+
+def test_created_annotation_is_named_when_its_result_cannot_be_printed(sandbox, monkeypatch, capsys):
+    argv = ["create-boxes", "--dataset", "l4_sample", "--count", "5", "--no-tissue-check", "--json",
+            "--webknossos-url", sandbox.url, "--token", sandbox.token]
+    full = open("/dev/full", "w")  # noqa: SIM115 - closed below, where the unwritable rest is dropped
+    monkeypatch.setattr(sys, "stdout", full)  # --json > /dev/full
+    code = run(argv)
+    monkeypatch.undo()
+    with contextlib.suppress(OSError):
+        full.close()
+    assert code == 6
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.strip().splitlines() if line.startswith("wkgt: error:")]
+    (annotation_id,) = sandbox.state.annotations
+    assert f"annotation created: {sandbox.url}/annotations/{annotation_id}" in line and "existing" in line
+    assert sandbox.token not in err
+    code, data, _ = run_json(capsys, argv)
+    assert code == 0 and data["status"] == "exists"
