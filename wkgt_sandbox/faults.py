@@ -20,6 +20,8 @@ class FaultRule:
     """How many requests the rule applies to; None = unlimited."""
     after: bool = False
     """Apply latency/drop after the request was handled: the server did the work, the answer is late or lost."""
+    skip: int = 0
+    """How many matching requests pass untouched before the rule applies (e.g. fail only the second upload)."""
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -52,10 +54,12 @@ class Faults:
         drop: bool = False,
         times: int | None = None,
         after: bool = False,
+        skip: int = 0,
     ) -> FaultRule:
         """Add a rule; latency is added before the request is handled (or the drop / forced
-        status), or with ``after=True`` once it was handled, before the answer goes out."""
-        rule = FaultRule(path_regex, method, latency, status, drop, times, after=after)
+        status), or with ``after=True`` once it was handled, before the answer goes out. The first
+        ``skip`` matching requests pass untouched."""
+        rule = FaultRule(path_regex, method, latency, status, drop, times, after=after, skip=skip)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -76,9 +80,11 @@ class Faults:
                 if not rule.matches(method, path):
                     continue
                 rule.hits += 1
+                if rule.hits <= rule.skip:
+                    continue
                 latency += rule.latency
                 status = rule.status if rule.status is not None else status
                 drop = drop or rule.drop
                 after = after or rule.after
-            self._rules = [r for r in self._rules if r.times is None or r.hits < r.times]
+            self._rules = [r for r in self._rules if r.times is None or r.hits < r.skip + r.times]
         return Fault(latency, status, drop, after)
