@@ -193,8 +193,8 @@ def create_boxes(
         _require_segmentation(facts, write.fallback_segmentation)
     # cheap checks first: everything below up to the rerun check reads no image data
     target = prepare_tasks(session, facts, write.tasks) if write.tasks is not None else None
-    sketch = sketch_plan(facts, chosen, job.plan)
-    if target is not None:
+    sketch = sketch_plan(facts, chosen, job.plan) if target is not None else None
+    if target is not None and sketch is not None:
         check_mag(target, sketch.mag)
     facets = job_facets(
         job.tissue, rounds.avoid, rounds.previous, rounds.gap_nm,
@@ -215,8 +215,8 @@ def create_boxes(
     if not write.dry_run and not write.force_new:
         if target is None and (existing := find_existing(session, key)) is not None:
             boxes = read_annotation(session, existing.id).user_boxes
-            return result(with_boxes(sketch, boxes), "exists", existing)
-        if target is not None and len(made := tasks_of_run(session, target, key)) >= len(sketch.boxes):
+            return result(with_boxes(sketch_plan(facts, chosen, job.plan), boxes), "exists", existing)
+        if target is not None and sketch is not None and len(made := tasks_of_run(session, target, key)) >= len(sketch.boxes):
             plan = with_boxes(sketch, _boxes_of_tasks(made))
             return result(plan, "exists", tasks=existing_result(target, plan, key, made))
     # this job's own earlier annotations and tasks are not "previous rounds": a rerun plans the same boxes
