@@ -189,6 +189,7 @@ def create_boxes(
     facts = session.dataset(ref)
     chosen = facts.layer(job.layer)
     rounds = job.rounds
+    gap = gap_voxels(DEFAULT_GAP_NM if rounds.gap_nm is None else rounds.gap_nm, facts.voxel_size_nm)
     if write.tasks is None:
         _require_segmentation(facts, write.fallback_segmentation)
     # cheap checks first: everything below up to the rerun check reads no image data
@@ -221,7 +222,6 @@ def create_boxes(
             return result(plan, "exists", tasks=existing_result(target, plan, key, made))
     # this job's own earlier annotations and tasks are not "previous rounds": a rerun plans the same boxes
     avoided, notes = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key) if rounds.any else ((), ())
-    gap = gap_voxels(DEFAULT_GAP_NM if rounds.gap_nm is None else rounds.gap_nm, facts.voxel_size_nm)
     reader = remote_reader(session, facts, chosen) if job.tissue.check else None
     plan = plan_layer(
         facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview, avoided, gap if avoided else 0
