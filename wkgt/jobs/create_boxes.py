@@ -9,6 +9,7 @@ the CLI builds one from its options and lab scripts build it the same way::
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,7 +38,7 @@ from ..writer import (
 )
 from ..writer.files import save_annotation
 from ..writer.preview import render_preview
-from ..writer.tasks import TaskOptions, TaskResult, check_mag, create_tasks, existing_result, prepare_tasks, tasks_of_run
+from ..writer.tasks import TaskOptions, TaskResult, TaskTarget, check_mag, create_tasks, existing_result, prepare_tasks, tasks_of_run
 from ..writer.upload import new_upload_id, reconcile
 from .distribute import Distribution, check_available
 from .planning import TissueOptions, plan_layer
@@ -193,10 +194,11 @@ def create_boxes(
     if write.tasks is None:
         _require_segmentation(facts, write.fallback_segmentation)
     # cheap checks first: everything below up to the rerun check reads no image data
-    target = prepare_tasks(session, facts, write.tasks) if write.tasks is not None else None
-    sketch = sketch_plan(facts, chosen, job.plan) if target is not None else None
-    if target is not None and sketch is not None:
-        check_mag(target, sketch.mag)
+    sketch = functools.cache(lambda: sketch_plan(facts, chosen, job.plan))
+    target: TaskTarget | None = None
+    if write.tasks is not None:
+        target = prepare_tasks(session, facts, write.tasks)
+        check_mag(target, sketch().mag)
     facets = job_facets(
         job.tissue, rounds.avoid, rounds.previous, rounds.gap_nm,
         fallback_segmentation=write.fallback_segmentation, name=write.name,
@@ -216,10 +218,9 @@ def create_boxes(
     if not write.dry_run and not write.force_new:
         if target is None and (existing := find_existing(session, key)) is not None:
             boxes = read_annotation(session, existing.id).user_boxes
-            return result(with_boxes(sketch_plan(facts, chosen, job.plan), boxes), "exists", existing)
-        if target is not None and sketch is not None and len(made := tasks_of_run(session, target, key)) >= len(sketch.boxes):
-            plan = with_boxes(sketch, _boxes_of_tasks(made))
-            return result(plan, "exists", tasks=existing_result(target, plan, key, made))
+            return result(with_boxes(sketch(), boxes), "exists", existing)
+        if target is not None and (done := _tasks_done(session, target, key, sketch())):
+            return result(done.plan, "exists", tasks=done.tasks)
     # this job's own earlier annotations and tasks are not "previous rounds": a rerun plans the same boxes
     avoided, notes = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key) if rounds.any else ((), ())
     reader = remote_reader(session, facts, chosen) if job.tissue.check else None
@@ -280,6 +281,21 @@ def with_boxes(sketch: Plan, boxes: tuple[Box, ...]) -> Plan:
     corners = np.array([box.topleft for box in boxes])
     spread = measure_spread(corners, boxes[0].size, sketch.region, sketch.voxel_size_nm)
     return attrs.evolve(sketch, boxes=boxes, spread=spread)
+
+
+@attrs.frozen
+class _Done:
+    plan: Plan
+    tasks: TaskResult
+
+
+def _tasks_done(session: Session, target: TaskTarget, key: str, sketch: Plan) -> _Done | None:
+    """The result of an earlier run that made all of this job's tasks (found by run key), or None."""
+    made = tasks_of_run(session, target, key)
+    if len(made) < len(sketch.boxes):
+        return None
+    plan = with_boxes(sketch, _boxes_of_tasks(made))
+    return _Done(plan, existing_result(target, plan, key, made))
 
 
 def _boxes_of_tasks(tasks: Any) -> tuple[Box, ...]:
