@@ -22,6 +22,8 @@ class FaultRule:
     """Apply latency/drop after the request was handled: the server did the work, the answer is late or lost."""
     redirect_to: str | None = None
     """Answer 307 with `Location: <redirect_to><path>?<query>` (e.g. another sandbox's URL)."""
+    skip: int = 0
+    """How many matching requests pass untouched before the rule applies (e.g. fail only the second upload)."""
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -56,10 +58,12 @@ class Faults:
         times: int | None = None,
         after: bool = False,
         redirect_to: str | None = None,
+        skip: int = 0,
     ) -> FaultRule:
         """Add a rule; latency is added before the request is handled (or the drop / forced
-        status / redirect), or with ``after=True`` once it was handled, before the answer goes out."""
-        rule = FaultRule(path_regex, method, latency, status, drop, times, after=after, redirect_to=redirect_to)
+        status / redirect), or with ``after=True`` once it was handled, before the answer goes out.
+        The first ``skip`` matching requests pass untouched."""
+        rule = FaultRule(path_regex, method, latency, status, drop, times, after=after, redirect_to=redirect_to, skip=skip)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -80,10 +84,12 @@ class Faults:
                 if not rule.matches(method, path):
                     continue
                 rule.hits += 1
+                if rule.hits <= rule.skip:
+                    continue
                 latency += rule.latency
                 status = rule.status if rule.status is not None else status
                 drop = drop or rule.drop
                 after = after or rule.after
                 redirect_to = rule.redirect_to or redirect_to
-            self._rules = [r for r in self._rules if r.times is None or r.hits < r.times]
+            self._rules = [r for r in self._rules if r.times is None or r.hits < r.skip + r.times]
         return Fault(latency, status, drop, after, redirect_to)

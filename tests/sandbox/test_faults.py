@@ -32,6 +32,12 @@ def test_forced_status_per_route_and_method(sandbox: Sandbox) -> None:
     assert [e.status for e in forced] == [502, 502, 200]
 
 
+def test_skip_lets_the_first_matching_requests_pass(sandbox: Sandbox) -> None:
+    sandbox.faults.add(r"^/api/v\d+/datasets$", method="GET", status=503, skip=2, times=1)
+    client = _client(sandbox)
+    assert [client.get("/api/v16/datasets").status_code for _ in range(4)] == [200, 200, 503, 200]
+
+
 def test_dropped_connection(sandbox: Sandbox) -> None:
     sandbox.faults.add(r"/buildinfo$", drop=True, times=1)
     with pytest.raises(httpx.RemoteProtocolError):

@@ -64,7 +64,8 @@ def main(
     project: Annotated[Optional[str], typer.Option(help="Existing project for --as-tasks.", rich_help_panel=TASKS, show_default=False)] = None,
     task_type: Annotated[Optional[str], typer.Option(metavar="ID|SUMMARY", help="Existing task type for --as-tasks.", rich_help_panel=TASKS, show_default=False)] = None,
     instances: Annotated[int, typer.Option(help="Annotators per task.", rich_help_panel=TASKS)] = 1,
-    experience: Annotated[Optional[str], typer.Option(metavar="DOMAIN=VALUE", help="Experience an annotator needs (default: task type, 0).", rich_help_panel=TASKS, show_default=False)] = None,
+    experience: Annotated[Optional[str], typer.Option(metavar="DOMAIN=VALUE", help="Experience an annotator needs (default: the task type's or project's name, 0, if team members have it).", rich_help_panel=TASKS, show_default=False)] = None,
+    allow_unassignable: Annotated[bool, typer.Option("--allow-unassignable", help="Create the tasks even if no team member could be handed one.", rich_help_panel=TASKS)] = False,
     rules: o.RulesOption = "guide",
     min_object_voxels: o.MinObjectVoxelsOption = None,
     min_box_voxels: o.MinBoxVoxelsOption = None,
@@ -80,9 +81,9 @@ def main(
     if as_tasks:
         if not project or not task_type:
             raise InvalidInput("--as-tasks needs --project and --task-type")
-        tasks = TaskOptions(project, task_type, instances, parse_experience(experience) if experience else None)
-    elif project or task_type or experience:
-        raise InvalidInput("--project, --task-type and --experience go with --as-tasks")
+        tasks = TaskOptions(project, task_type, instances, parse_experience(experience) if experience else None, allow_unassignable)
+    elif project or task_type or experience or allow_unassignable:
+        raise InvalidInput("--project, --task-type, --experience and --allow-unassignable go with --as-tasks")
     planning = o.PlanningOptions(
         model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed,
         rules, min_object_voxels, min_box_voxels,
@@ -124,7 +125,7 @@ def report(result: CreateBoxesResult, *, as_json: bool) -> None:
     console.print(summary_line(result), highlight=False, soft_wrap=True)
     if result.preview is not None:
         console.print(f"preview: {result.preview}", highlight=False, soft_wrap=True)
-    print_warnings(stderr, result.plan.warnings)
+    print_warnings(stderr, result.all_warnings)
     if as_json:
         print_json(result.to_dict())
 
@@ -137,11 +138,13 @@ def summary_line(result: CreateBoxesResult) -> str:
             existing = len(tasks.task_ids)
             return f"dry run: would create {len(tasks.tasks) - existing} task(s) in {where} ({existing} exist already)"
         verb = "created" if tasks.status == "created" else "exist already (same job)"
-        return f"{len(tasks.task_ids)} task(s) {verb} in {where}: {', '.join(tasks.task_ids)}"
+        extra = f"; deleted {len(tasks.deleted_duplicates)} duplicate(s) from a concurrent run" if tasks.deleted_duplicates else ""
+        return f"{len(tasks.task_ids)} task(s) {verb} in {where}: {', '.join(tasks.task_ids)}{extra}"
     if result.status == "dry-run":
         return f"dry run: nothing written ({len(result.plan.boxes)} boxes planned on {result.dataset.name}/{result.layer})"
     if result.status == "saved":
         return f"annotation saved to {result.output} (upload it in WEBKNOSSOS or with webknossos.Annotation.load(...).upload())"
     assert result.annotation is not None
     verb = "created" if result.status == "created" else "exists already (same job, run key " + result.run_key + "; --force-new makes another)"
-    return f"annotation {verb}: {result.annotation.url}"
+    archived = f" (archived {len(result.archived_duplicates)} newer duplicate(s) from a concurrent run: {', '.join(result.archived_duplicates)})" if result.archived_duplicates else ""
+    return f"annotation {verb}: {result.annotation.url}{archived}"

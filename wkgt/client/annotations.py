@@ -1,8 +1,10 @@
-"""Reading an existing annotation's boxes (user boxes and task box) through the SDK."""
+"""Reading annotations through the SDK: an annotation's boxes (user boxes and task box), the
+runs of a job among the caller's own annotations, and archiving one."""
 
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from collections.abc import Callable
 from typing import TypeVar
@@ -19,6 +21,10 @@ from .session import Session
 T = TypeVar("T")
 RUN_KEY_LABEL = "wkgt-run-key"
 RUN_KEY_PATTERN = re.compile(rf"{RUN_KEY_LABEL}: ([0-9a-f]{{16}})")
+UPLOAD_LABEL = "wkgt-upload"
+UPLOAD_PATTERN = re.compile(rf"{UPLOAD_LABEL}: ([0-9a-f]{{16}})")
+COPY_LABEL = "wkgt-copy: --force-new"
+"""Marks an annotation made with ``--force-new``: never the job's result, never archived as a duplicate."""
 ANNOTATION_ID = re.compile(r"^[0-9a-f]{24}$")
 ANNOTATION_PATH = re.compile(r"^/annotations/(?:[A-Za-z]+/)?(?P<id>[0-9a-f]{24})/?$")
 
@@ -56,6 +62,58 @@ def find_run_key(description: str | None) -> str | None:
     """The run key wkgt wrote into an annotation's description (``wkgt-run-key: <16 hex>``), if any."""
     match = RUN_KEY_PATTERN.search(description or "")
     return match.group(1) if match else None
+
+
+def find_upload_id(description: str | None) -> str | None:
+    """The id wkgt gave one upload (``wkgt-upload: <16 hex>``), to find exactly that upload again."""
+    match = UPLOAD_PATTERN.search(description or "")
+    return match.group(1) if match else None
+
+
+def is_copy(description: str | None) -> bool:
+    """Whether wkgt made this annotation with ``--force-new`` (an extra copy of a job's result)."""
+    return COPY_LABEL in (description or "")
+
+
+@attrs.frozen
+class JobRun:
+    """One of the caller's annotations that carries a run key."""
+
+    id: str
+    state: str
+    upload_id: str | None
+
+
+def own_runs(session: Session, key: str) -> tuple[JobRun, ...]:
+    """The caller's own annotations (``owner.id`` of each listed entry is the token's user) that
+    carry run key ``key`` and are not ``--force-new`` copies, oldest first (ids grow with creation).
+    Colleagues' annotations shared with the caller's teams are listed too, but never count.
+    Costs ``GET /user`` once per session and one request per 1,000 listed annotations."""
+    me = session.current_user().id
+    runs = [
+        JobRun(a.id, a.state, find_upload_id(a.description))
+        for a in session.annotations()
+        if a.owner.id == me and find_run_key(a.description) == key and not is_copy(a.description)
+    ]
+    return tuple(sorted(runs, key=lambda run: run.id))
+
+
+def find_upload(session: Session, upload_id: str) -> str | None:
+    """The id of the caller's annotation made by the upload ``upload_id``, if it is listed."""
+    me = session.current_user().id
+    return next(
+        (a.id for a in session.annotations() if a.owner.id == me and find_upload_id(a.description) == upload_id), None
+    )
+
+
+def archive(session: Session, annotation_id: str) -> None:
+    """Archive one's own explorational annotation (``PATCH /annotations/Explorational/{id}/finish``,
+    what the "Archive" button does; owners may not delete it). Repeating it changes nothing."""
+    route = f"/annotations/Explorational/{annotation_id}/finish"
+    session.read(
+        f"archiving annotation {annotation_id}",
+        lambda: session.api()._patch(route, None, query={"timestamp": int(time.time() * 1000)}),
+    )
 
 
 def parse_annotation_ref(text: str) -> AnnotationRefText:

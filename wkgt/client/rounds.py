@@ -23,14 +23,16 @@ def gather_avoided(
     refs: Sequence[str] = (),
     previous: bool = False,
     own_key: str | None = None,
-) -> tuple[AvoidedBox, ...]:
+) -> tuple[tuple[AvoidedBox, ...], tuple[str, ...]]:
     """User and task boxes of the annotations named in ``refs`` (ids or URLs) and, with
     ``previous``, of every readable annotation an earlier wkgt run made for ``dataset``
     (except those of the job with run key ``own_key``: a rerun must plan the same boxes) and
-    of the dataset's tasks (an earlier round may have gone out as tasks).
+    of the dataset's tasks (an earlier round may have gone out as tasks; only team managers and
+    admins can list them, so others get a warning saying so). Returns the boxes and warnings.
 
-    One request per named annotation; ``previous`` adds one listing and one download per
-    wkgt annotation (the listing does not say which dataset an annotation belongs to).
+    One request per named annotation; ``previous`` adds the listing (one request per 1,000
+    annotations), one download per wkgt annotation (the listing does not say which dataset an
+    annotation belongs to), and the task list.
     """
     seen: dict[str, AnnotationBoxes] = {}
     for text in refs:
@@ -55,4 +57,7 @@ def gather_avoided(
             if dataset.id is not None and annotation.dataset_id == dataset.id:
                 seen[info.id] = annotation
     boxes = tuple(box for annotation in seen.values() for box in _boxes_of(annotation))
-    return boxes + (dataset_task_boxes(session, dataset) if previous else ())
+    if not previous:
+        return boxes, ()
+    task_boxes, warnings = dataset_task_boxes(session, dataset, own_key)
+    return boxes + task_boxes, warnings

@@ -22,6 +22,8 @@ from .sdk import webknossos
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+PAGE_SIZE = 1000
+"""Entries per page of a paged list (the server's default ``limit`` of ``annotations/readable``)."""
 
 
 def server_message(response: httpx.Response) -> str:
@@ -41,6 +43,7 @@ class Session:
         self.retry = retry
         self._wk = webknossos()
         self.api_version: int | None = None
+        self._me: Any | None = None
 
     @contextmanager
     def context(self) -> Iterator[None]:
@@ -183,9 +186,43 @@ class Session:
             server=self.config.url,
         )
 
+    def current_user(self) -> Any:
+        """The token's user (the SDK's ``ApiUser``: id, organization, teams, experiences); one
+        request (``GET /user``) the first time, none after."""
+        if self._me is None:
+            self._me = self.read("reading your user", lambda: self.api().user_current())
+        return self._me
+
+    def pages(self, what: str, route: str, item_type: Any, page_size: int = PAGE_SIZE) -> Iterator[list[Any]]:
+        """A paged list route (``limit``, ``pageNumber``, ``includeTotalCount``), one page per
+        request, until a short page or ``X-Total-Count`` entries. The SDK's generic client sends
+        the requests; each page is retried like any read."""
+
+        def page(number: int) -> tuple[list[Any], int | None]:
+            api = self.api()
+            query = {"limit": page_size, "pageNumber": number, "includeTotalCount": True}
+            response = api._get(route, query)
+            total = response.headers.get("X-Total-Count")
+            return api._parse_json(response, list[item_type]), int(total) if total is not None else None
+
+        number, seen = 0, 0
+        while True:
+            items, total = self.read(what, lambda: page(number))
+            yield items
+            seen += len(items)
+            number += 1
+            if len(items) < page_size or (total is not None and seen >= total):
+                return
+
     def annotations(self) -> list[Any]:
-        """The annotations this token can read (1 request)."""
-        return self.read("listing your annotations", lambda: self.api().annotation_list(is_finished=None))
+        """Every annotation this token can list (``annotations/readable``: one's own and those
+        shared with one's teams, newest first), page by page: one request per 1,000."""
+        from webknossos.client.api_client.models import ApiAnnotation
+
+        listed: dict[str, Any] = {}
+        for page in self.pages("listing your annotations", "/annotations/readable", ApiAnnotation):
+            listed.update((a.id, a) for a in page if a.id not in listed)  # a page boundary may repeat one
+        return list(listed.values())
 
 
 def error_for_status(what: str, server: str, response: httpx.Response | None, *, has_token: bool) -> Exception:

@@ -1,17 +1,26 @@
-"""Reading projects, task types and tasks (the SDK's API client), for task creation and later rounds."""
+"""Reading projects, task types, tasks and team members (the SDK's API client), for task creation
+and later rounds.
+
+Task lists are read as the server's JSON (through the SDK client's generic calls) because the
+SDK's ``ApiTask`` drops ``creationInfo``, where wkgt writes the run key of the job that made a task.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import attrs
+
 from ..errors import NotFound
 from ..planner.plan import AvoidedBox, Box
 from ..planner.vectors import Vec3
+from .annotations import find_run_key
 from .facts import DatasetFacts
 from .session import Session
 
-PAGE_SIZE = 1000
+TASK_LIST_LIMIT = 1000
+"""``POST /tasks/list`` answers at most this many tasks (TaskDAO.findAllByProjectAndTaskTypeAndIdsAndUser)."""
 
 
 def _names(items: Iterable[str]) -> str:
@@ -44,51 +53,114 @@ def resolve_task_type(session: Session, id_or_summary: str) -> Any:
     return matches[0]
 
 
-def project_tasks(session: Session, project_id: str) -> list[Any]:
-    """Every task of a project (the SDK's ``ApiTask``), page by page."""
+@attrs.frozen
+class ServerTask:
+    """A task as the server lists it: what wkgt matches boxes and runs on."""
 
-    def page(number: int) -> tuple[list[Any], int]:
-        return session.read(
-            "listing the project's tasks",
-            lambda: session.api().task_infos_by_project_id_paginated(project_id=project_id, limit=PAGE_SIZE, page_number=number),
+    id: str
+    dataset_id: str
+    task_type_id: str
+    topleft: Vec3 | None
+    size: Vec3 | None
+    run_key: str | None
+    active: int = 0
+    finished: int = 0
+
+    @property
+    def box_key(self) -> tuple[Any, ...]:
+        return box_key(self.dataset_id, self.task_type_id, self.topleft or (0, 0, 0), self.size or (0, 0, 0))
+
+    @classmethod
+    def from_json(cls, task: dict[str, Any]) -> ServerTask:
+        bbox = task.get("boundingBox")
+        topleft = tuple(int(v) for v in bbox["topLeft"]) if bbox else None
+        size = (int(bbox["width"]), int(bbox["height"]), int(bbox["depth"])) if bbox else None
+        status = task.get("status") or {}
+        return cls(
+            id=str(task["id"]),
+            dataset_id=str(task.get("datasetId")),
+            task_type_id=str((task.get("type") or {}).get("id")),
+            topleft=topleft,  # type: ignore[arg-type]
+            size=size,
+            run_key=find_run_key(task.get("creationInfo")),
+            active=int(status.get("active", 0)),
+            finished=int(status.get("finished", 0)),
         )
 
-    tasks: list[Any] = []
-    number = 0
-    while True:
-        batch, total = page(number)
-        tasks += batch
-        number += 1
-        if not batch or len(tasks) >= total:
-            return tasks
+
+def project_tasks(session: Session, project_id: str) -> list[ServerTask]:
+    """Every task of a project, oldest first (``/projects/{id}/tasks``, one request per 1,000
+    tasks; team managers of the project's team and admins only)."""
+    found: dict[str, ServerTask] = {}
+    route = f"/projects/{project_id}/tasks"
+    for page in session.pages("listing the project's tasks", route, dict[str, Any]):
+        found.update((t.id, t) for t in map(ServerTask.from_json, page))
+    return sorted(found.values(), key=lambda t: t.id)
 
 
-def _key(dataset_id: str, task_type_id: str, topleft: Sequence[int], size: Sequence[int]) -> tuple[Any, ...]:
+def box_key(dataset_id: str, task_type_id: str, topleft: Sequence[int], size: Sequence[int]) -> tuple[Any, ...]:
     return dataset_id, task_type_id, tuple(int(v) for v in topleft), tuple(int(v) for v in size)
+
+
+def match_boxes(tasks: Sequence[ServerTask], task_type_id: str, dataset_id: str, boxes: Sequence[Box]) -> dict[str, str]:
+    """Box name → id of the oldest task with the same dataset, task type and bounding box."""
+    found: dict[tuple[Any, ...], str] = {}
+    for task in sorted(tasks, key=lambda t: t.id):
+        if task.topleft is not None:
+            found.setdefault(task.box_key, task.id)
+    wanted = {box.name: box_key(dataset_id, task_type_id, box.topleft, box.size) for box in boxes}
+    return {name: found[key] for name, key in wanted.items() if key in found}
 
 
 def find_existing_tasks(session: Session, project_id: str, task_type_id: str, dataset_id: str, boxes: Sequence[Box]) -> dict[str, str]:
     """Box name → id of a task in the project with the same dataset, task type and bounding box."""
-    found: dict[tuple[Any, ...], str] = {}
-    for task in project_tasks(session, project_id):
-        bbox = task.bounding_box
-        if bbox is not None:
-            size = (bbox.width, bbox.height, bbox.depth)
-            found.setdefault(_key(task.dataset_id, task.type.id, bbox.top_left, size), task.id)
-    wanted = {box.name: _key(dataset_id, task_type_id, box.topleft, box.size) for box in boxes}
-    return {name: found[key] for name, key in wanted.items() if key in found}
+    return match_boxes(project_tasks(session, project_id), task_type_id, dataset_id, boxes)
 
 
-def dataset_task_boxes(session: Session, dataset: DatasetFacts) -> tuple[AvoidedBox, ...]:
-    """The bounding boxes of the dataset's tasks (one request: the task list)."""
-    tasks = session.read("listing tasks", lambda: session.api().task_list())
-    return tuple(
-        AvoidedBox(f"task {task.id}", f"task {task.id}", tuple(task.bounding_box.top_left), _size(task.bounding_box))
-        for task in tasks
-        if task.dataset_id == dataset.id and task.bounding_box is not None
+def delete_task(session: Session, task_id: str) -> bool:
+    """Delete a task (team managers of its project's team, admins); False if it is gone already."""
+    try:
+        session.read(f"deleting task {task_id}", lambda: session.api().task_delete(task_id=task_id))
+    except NotFound:
+        return False
+    return True
+
+
+def team_members(session: Session, team_id: str) -> list[Any]:
+    """The active users (the SDK's ``ApiUser``) in team ``team_id`` that the token may read: all
+    of them for its team managers and the organization's admins (one request, ``GET /users``)."""
+    users = session.read("listing users", lambda: session.api().user_list())
+    return [u for u in users if u.is_active and any(t.id == team_id for t in u.teams)]
+
+
+def qualified(users: Iterable[Any], domain: str, value: int) -> list[Any]:
+    """The users the server would hand a task needing ``domain`` ≥ ``value`` (they must *have* the
+    domain: TaskDAO.findNextTaskQ joins on the user's experiences)."""
+    return [u for u in users if domain in u.experiences and u.experiences[domain] >= value]
+
+
+def dataset_task_boxes(session: Session, dataset: DatasetFacts, own_key: str | None = None) -> tuple[tuple[AvoidedBox, ...], tuple[str, ...]]:
+    """The bounding boxes of the dataset's tasks that the token may list (one request,
+    ``POST /tasks/list``), except those of the job with run key ``own_key``; and warnings when
+    the list cannot be complete (no manager rights: the server lists nothing; 1,000 at most)."""
+    from webknossos.client.api_client.models import ApiUser
+
+    me: ApiUser = session.current_user()
+    if not me.is_admin and not any(t.is_team_manager for t in me.teams):
+        return (), (
+            "--avoid-previous could not see earlier rounds sent out as tasks: the server lists tasks only to "
+            "team managers and admins, and this token's user is neither; ask one to run it, or pass --avoid",
+        )
+    raw = session.read("listing tasks", lambda: session.api()._post_json_with_json_response("/tasks/list", {}, list[dict[str, Any]]))
+    tasks = [ServerTask.from_json(t) for t in raw]
+    boxes = tuple(
+        AvoidedBox(f"task {t.id}", f"task {t.id}", t.topleft, t.size)
+        for t in tasks
+        if t.dataset_id == dataset.id and t.topleft is not None and t.size is not None and (own_key is None or t.run_key != own_key)
     )
-
-
-def _size(bbox: object) -> Vec3:
-    return (bbox.width, bbox.height, bbox.depth)  # type: ignore[attr-defined]
-
+    warnings: tuple[str, ...] = ()
+    if len(raw) >= TASK_LIST_LIMIT:
+        warnings = (f"--avoid-previous saw only {TASK_LIST_LIMIT} tasks (the server's limit); older rounds of tasks may be missed",)
+    elif not me.is_admin:
+        warnings = ("--avoid-previous sees only tasks of projects whose team you manage",)
+    return boxes, warnings

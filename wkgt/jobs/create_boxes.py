@@ -9,18 +9,23 @@ the CLI builds one from its options and lab scripts build it the same way::
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Literal
 
 import attrs
+import numpy as np
 
 from ..client import Connection, DatasetFacts, LayerFacts, Session, parse_dataset_ref, read_local_dataset
+from ..client.annotations import read_annotation
 from ..client.imagery import local_reader, remote_reader
 from ..client.rounds import gather_avoided
 from ..errors import InvalidInput
 from ..planner import Plan, PlanOptions
 from ..planner.avoid import DEFAULT_GAP_NM, check_gap_nm, gap_voxels
-from ..planner.ground_truth import fallback_layer, ground_truth_layer
+from ..planner.ground_truth import GroundTruthLayer, fallback_layer, ground_truth_layer
+from ..planner.placement import measure_spread
+from ..planner.plan import Box, make_plan
 from ..writer import (
     AnnotationRef,
     annotation_url,
@@ -33,10 +38,12 @@ from ..writer import (
     upload,
 )
 from ..writer.files import save_annotation
-from ..writer.tasks import TaskOptions, TaskResult, create_tasks
+from ..writer.preview import render_preview
+from ..writer.tasks import TaskOptions, TaskResult, TaskTarget, check_mag, create_tasks, existing_result, prepare_tasks, tasks_of_run
+from ..writer.upload import new_upload_id, reconcile
 from .distribute import Distribution, check_available
 from .planning import TissueOptions, plan_layer
-from .run_key import run_key, run_kind
+from .run_key import job_facets, run_key
 
 Status = Literal["dry-run", "created", "exists", "saved"]
 
@@ -60,7 +67,8 @@ class WriteOptions:
     """What to write: an annotation (its ``name``, a volume layer on a segmentation layer with
     ``fallback_segmentation``: True for the only one, or its name), or one task per box (``tasks``); ``output`` for local
     datasets; ``preview`` PNG; ``dry_run`` writes nothing on the server; ``force_new`` ignores
-    an earlier run of the same job."""
+    an earlier run of the same job (and marks the new annotation as a copy); ``lock_dir`` holds
+    the lock that serializes runs of the same job (default ``~/.cache/wkgt/locks``)."""
 
     name: str | None = None
     dry_run: bool = False
@@ -69,6 +77,7 @@ class WriteOptions:
     output: Path | None = None
     preview: Path | None = None
     tasks: TaskOptions | None = None
+    lock_dir: Path | None = None
 
 
 @attrs.frozen
@@ -98,7 +107,8 @@ class CreateBoxesJob:
 
 @attrs.frozen
 class CreateBoxesResult:
-    """What ``create_boxes`` did: the plan, a URL per box, and the annotation (if any)."""
+    """What ``create_boxes`` did: the plan, a URL per box, the annotation (if any) or tasks, the
+    newer duplicates of the annotation that were archived, and warnings besides the plan's."""
 
     plan: Plan
     dataset: DatasetFacts
@@ -110,6 +120,14 @@ class CreateBoxesResult:
     output: Path | None = None
     preview: Path | None = None
     tasks: TaskResult | None = None
+    archived_duplicates: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def all_warnings(self) -> tuple[str, ...]:
+        """The plan's warnings, then the job's (earlier rounds, reconciliation) and the tasks' (server warnings)."""
+        task_warnings = self.tasks.warnings if self.tasks is not None else ()
+        return tuple(dict.fromkeys((*self.plan.warnings, *self.warnings, *task_warnings)))
 
     def to_dict(self) -> dict[str, Any]:
         """``wkgt plan --json`` plus the dataset, each box's ``url``, ``annotation`` and ``status``."""
@@ -131,6 +149,8 @@ class CreateBoxesResult:
             annotation=self.annotation.to_dict() if self.annotation else None,
             output=str(self.output) if self.output else None,
             preview=str(self.preview) if self.preview else None,
+            archived_duplicates=list(self.archived_duplicates),
+            warnings=list(self.all_warnings),
         )
         if self.tasks is not None:
             data["tasks"] = self.tasks.to_dict()
@@ -175,51 +195,120 @@ def create_boxes(
     rounds = job.rounds
     gap = gap_voxels(DEFAULT_GAP_NM if rounds.gap_nm is None else rounds.gap_nm, facts.voxel_size_nm)
     fallback = fallback_layer(facts.layers, write.fallback_segmentation, f"dataset {facts.name}") if write.tasks is None else None
-    tasks = (write.tasks.project, write.tasks.task_type) if write.tasks is not None else None
-    key = run_key(config.url, facts, chosen, job.plan, run_kind(job.tissue, rounds.avoid, rounds.previous, tasks))
-    # this job's own earlier annotations are not "previous rounds": a rerun plans the same boxes
-    avoided = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key) if rounds.any else ()
+    ground_truth = ground_truth_layer(facts.layers, fallback)
+    # cheap checks first: everything below up to the rerun check reads no image data
+    sketch = functools.cache(lambda: sketch_plan(facts, chosen, job.plan, ground_truth))
+    target: TaskTarget | None = None
+    if write.tasks is not None:
+        target = prepare_tasks(session, facts, write.tasks)
+        check_mag(target, sketch().mag)
+    facets = job_facets(
+        job.tissue, rounds.avoid, rounds.previous, rounds.gap_nm,
+        fallback_segmentation=fallback.name if fallback is not None else False, name=write.name,
+        tasks=target.key_facet if target is not None else None,
+    )  # fmt: skip
+    key = run_key(config.url, facts, chosen, job.plan, facets)
+
+    def result(plan: Plan, status: Status, annotation: AnnotationRef | None = None, **extra: Any) -> CreateBoxesResult:
+        if annotation is not None:
+            urls = tuple(annotation_url(config.url, annotation.id, box, facts.voxel_size_nm) for box in plan.boxes)
+        else:
+            urls = tuple(dataset_view_url(config.url, facts.name, facts.id or "", b, facts.voxel_size_nm) for b in plan.boxes)
+        if write.preview is not None and status == "exists":
+            render_preview(plan, write.preview)
+        return CreateBoxesResult(plan, facts, chosen.name, status, key, urls, annotation, preview=write.preview, **extra)
+
+    if not write.dry_run and not write.force_new:
+        if target is None and (existing := find_existing(session, key)) is not None:
+            boxes = read_annotation(session, existing.id).user_boxes
+            return result(with_boxes(sketch(), boxes), "exists", existing)
+        if target is not None and (done := _tasks_done(session, target, key, sketch())):
+            return result(done.plan, "exists", tasks=done.tasks)
+    # this job's own earlier annotations and tasks are not "previous rounds": a rerun plans the same boxes
+    avoided, notes = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key) if rounds.any else ((), ())
     reader = remote_reader(session, facts, chosen) if job.tissue.check else None
     plan = plan_layer(
         facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview, avoided, gap if avoided else 0,
-        ground_truth_layer(facts.layers, fallback),
+        ground_truth,
     )
-    view_urls = tuple(
-        dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in plan.boxes
-    )
-
-    def result(status: Status, annotation: AnnotationRef | None = None) -> CreateBoxesResult:
-        urls = view_urls
-        if annotation is not None:
-            urls = tuple(annotation_url(config.url, annotation.id, box, facts.voxel_size_nm) for box in plan.boxes)
-        return CreateBoxesResult(plan, facts, chosen.name, status, key, urls, annotation, preview=write.preview)
-
-    if write.tasks is not None:
-        created = create_tasks(
-            session,
-            plan,
-            facts,
-            project=write.tasks.project,
-            task_type=write.tasks.task_type,
-            instances=write.tasks.instances,
-            experience=write.tasks.experience,
-            run_key=key,
-            dry_run=write.dry_run,
-        )
-        return attrs.evolve(result(created.status), tasks=created)
+    if target is not None:
+        created = create_tasks(session, plan, target, run_key=key, dry_run=write.dry_run, lock_dir=write.lock_dir)
+        return result(plan, created.status, tasks=created, warnings=notes)
     if write.dry_run:
-        return result("dry-run")
-    with job_lock(key):
-        if not write.force_new and (existing := find_existing(session, key)) is not None:
-            return result("exists", existing)
+        return result(plan, "dry-run", warnings=notes)
+    written = _write_annotation(session, plan, facts, write, key, fallback)
+    return result(
+        plan, written.status, written.annotation, archived_duplicates=written.archived, warnings=notes + written.warnings
+    )
+
+
+@attrs.frozen
+class _Written:
+    status: Status
+    annotation: AnnotationRef
+    archived: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def _write_annotation(
+    session: Session, plan: Plan, facts: DatasetFacts, write: WriteOptions, key: str, fallback: LayerFacts | None
+) -> _Written:
+    """Under the job's lock: the rerun check again if another run held the lock, one upload, then
+    the reconciliation that leaves one result of the job (``force_new`` skips both: its copy is marked as one and stands alone)."""
+    with job_lock(key, write.lock_dir) as waited:
+        if waited and not write.force_new and (existing := find_existing(session, key)) is not None:
+            return _Written("exists", existing)
+        upload_id = new_upload_id()
         annotation = build_annotation(
             plan,
             facts,
             name=write.name or default_name(facts, plan),
-            description=describe(plan, key),
+            description=describe(plan, key, upload_id, copy=write.force_new),
             fallback_segmentation=fallback.name if fallback is not None else False,
         )
-        return result("created", upload(session, annotation, key))
+        made = upload(session, annotation, upload_id)
+    if write.force_new:
+        return _Written("created", made)
+    outcome = reconcile(session, key, made)
+    status: Status = "created" if outcome.survivor.id == made.id else "exists"
+    return _Written(status, outcome.survivor, outcome.archived, outcome.warnings)
+
+
+def sketch_plan(facts: DatasetFacts, layer: LayerFacts, options: PlanOptions, ground_truth: GroundTruthLayer | None = None) -> Plan:
+    """The plan without image data (pure and quick): its mag, box size and count are those of the
+    real plan, which only moves the boxes onto tissue and away from earlier rounds."""
+    return make_plan(options.request(facts.voxel_size_nm, layer.mags, layer.bbox, ground_truth))
+
+
+def with_boxes(sketch: Plan, boxes: tuple[Box, ...]) -> Plan:
+    """``sketch`` holding the boxes an earlier run wrote (read back from the server), not re-planned."""
+    if not boxes:
+        return attrs.evolve(sketch, boxes=())
+    corners = np.array([box.topleft for box in boxes])
+    spread = measure_spread(corners, boxes[0].size, sketch.region, sketch.voxel_size_nm)
+    return attrs.evolve(sketch, boxes=boxes, spread=spread)
+
+
+@attrs.frozen
+class _Done:
+    plan: Plan
+    tasks: TaskResult
+
+
+def _tasks_done(session: Session, target: TaskTarget, key: str, sketch: Plan) -> _Done | None:
+    """The result of an earlier run that made all of this job's tasks (found by run key), or None."""
+    made = tasks_of_run(session, target, key)
+    if len(made) < len(sketch.boxes):
+        return None
+    plan = with_boxes(sketch, _boxes_of_tasks(made))
+    return _Done(plan, existing_result(target, plan, key, made))
+
+
+def _boxes_of_tasks(tasks: Any) -> tuple[Box, ...]:
+    """Boxes from task bounding boxes, in the planner's order (z, then y, then x) and naming."""
+    ordered = sorted(tasks, key=lambda t: (t.topleft[2], t.topleft[1], t.topleft[0]))
+    width = max(2, len(str(len(ordered))))
+    return tuple(Box(f"GT {i:0{width}d}", t.topleft, t.size) for i, t in enumerate(ordered, start=1))
 
 
 def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
@@ -238,7 +327,9 @@ def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
         facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview,
         ground_truth=ground_truth_layer(facts.layers, fallback),
     )
-    key = run_key(None, facts, chosen, job.plan, run_kind(job.tissue, (), False, None))
+    key = run_key(None, facts, chosen, job.plan, job_facets(
+        job.tissue, fallback_segmentation=fallback.name if fallback is not None else False, name=write.name
+    ))
     none_urls = tuple(None for _ in plan.boxes)
     if write.dry_run:
         return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls, preview=write.preview)

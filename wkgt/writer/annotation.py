@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from .._version import __version__
-from ..client.annotations import RUN_KEY_LABEL
+from ..client.annotations import COPY_LABEL, RUN_KEY_LABEL, UPLOAD_LABEL
 from ..client.facts import DatasetFacts
 from ..client.sdk import webknossos
 from ..planner.ground_truth import fallback_layer
@@ -26,8 +26,11 @@ def default_name(dataset: DatasetFacts, plan: Plan, today: dt.date | None = None
     return f"wkgt {dataset.name} mag {plan.mag} {(today or dt.date.today()).isoformat()}"
 
 
-def describe(plan: Plan, key: str) -> str:
-    """The annotation's description: the plan in one paragraph, then the run key."""
+def describe(plan: Plan, key: str, upload_id: str | None = None, copy: bool = False) -> str:
+    """The annotation's description: the plan in one paragraph, then the run key (a rerun of the
+    job finds the annotation by it), the id of this upload (finds exactly this upload after an
+    unclear failure) and, for ``--force-new``, the mark that this is an extra copy."""
+    marks = (f"\n{UPLOAD_LABEL}: {upload_id}" if upload_id else "") + (f"\n{COPY_LABEL}" if copy else "")
     size = "×".join(map(str, plan.box_size))
     size_mag1 = "×".join(map(str, plan.box_size_mag1))
     return (
@@ -35,7 +38,7 @@ def describe(plan: Plan, key: str) -> str:
         f"({'×'.join(f'{v:g}' for v in plan.effective_voxel_size_nm)} nm), {len(plan.boxes)} boxes of {size} "
         f"voxels in mag {plan.mag} ({size_mag1} in mag 1; {plan.total_voxels:,} voxels in all), "
         f"model {plan.model.value}, seed {plan.seed}.\n"
-        f"{plan.mag_reason}.\n{RUN_KEY_LABEL}: {key}"
+        f"{plan.mag_reason}.\n{RUN_KEY_LABEL}: {key}{marks}"
     )
 
 

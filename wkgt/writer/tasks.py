@@ -1,36 +1,79 @@
-"""One WEBKNOSSOS task per box, all created in one request, and the rerun check.
+"""One WEBKNOSSOS task per box: checked before anything is read or written, created in batches
+within the server's limit, rerun-safe, and reconciled so that each box has exactly one task.
 
-Tasks carry no free text a run key could live in, so a rerun recognises its tasks by what
-the server keeps: same project, dataset, task type and bounding box as a planned box.
+A task carries wkgt's run key in its ``creationInfo``, so a rerun finds the job's tasks before
+it plans; tasks made before that (or by hand) are recognised by what the server keeps: same
+project, dataset, task type and bounding box as a planned box.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import attrs
 
+from ..client.annotations import RUN_KEY_LABEL
 from ..client.facts import DatasetFacts
 from ..client.session import Session
-from ..client.tasks import find_existing_tasks, resolve_project, resolve_task_type
+from ..client.tasks import (
+    ServerTask,
+    delete_task,
+    match_boxes,
+    project_tasks,
+    qualified,
+    resolve_project,
+    resolve_task_type,
+    team_members,
+)
 from ..errors import AuthError, InvalidInput, WkgtError, WriteError
 from ..planner.plan import Box, Plan
-from ..planner.vectors import Vec3
+from ..planner.vectors import Vec3, format_mag, parse_mag
 from .upload import job_lock
 
 TaskStatus = Literal["dry-run", "created", "exists"]
 MIN_DOMAIN_LENGTH = 2  # the server's tasks table: CHECK (neededExperience_domain ~* '^.{2,}$')
+VOLUME_BATCH_LIMIT, SKELETON_BATCH_LIMIT = 100, 1000  # TaskCreationService.assertBatchLimit
+OTHER_ORGANIZATION = "Cannot create tasks for datasets of other organizations."  # Msg task.create.datasetOfOtherOrga
 
 
 @attrs.frozen
 class TaskOptions:
-    """``--as-tasks``: one task per box in an existing project and task type."""
+    """``--as-tasks``: one task per box in an existing project and task type, for ``instances``
+    annotators each, needing ``experience`` (default: one the task type or project implies);
+    ``allow_unassignable`` creates them even when no team member could be handed one."""
 
     project: str
     task_type: str
     instances: int = 1
     experience: tuple[str, int] | None = None
+    allow_unassignable: bool = False
+
+
+@attrs.frozen
+class TaskTarget:
+    """Where the tasks go, checked before any image data is read: the project and task type (the
+    SDK's ``ApiProject``/``ApiTaskType``), the dataset, the experience needed, the team members
+    who could take a task, and warnings."""
+
+    project: Any
+    task_type: Any
+    dataset_id: str
+    instances: int
+    experience: tuple[str, int]
+    assignable: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def batch_limit(self) -> int:
+        """Tasks per request: 1,000 for a skeleton task type, 100 for volume and hybrid ones."""
+        return SKELETON_BATCH_LIMIT if self.task_type.tracing_type == "skeleton" else VOLUME_BATCH_LIMIT
+
+    @property
+    def key_facet(self) -> tuple[str, str, int, tuple[str, int]]:
+        """What the run key records of the tasks: project, task type id, instances, experience."""
+        return self.project.name, self.task_type.id, self.instances, self.experience
 
 
 @attrs.frozen
@@ -71,6 +114,9 @@ class TaskResult:
     run_key: str
     tasks: tuple[PlannedTask, ...]
     warnings: tuple[str, ...] = ()
+    assignable: tuple[str, ...] = ()
+    batches: int = 0
+    deleted_duplicates: tuple[str, ...] = ()
 
     @property
     def task_ids(self) -> tuple[str, ...]:
@@ -85,7 +131,10 @@ class TaskResult:
             "dataset_id": self.dataset_id,
             "instances": self.instances,
             "experience": {"domain": self.experience[0], "value": self.experience[1]},
+            "assignable": list(self.assignable),
             "run_key": self.run_key,
+            "batches": self.batches,
+            "deleted_duplicates": list(self.deleted_duplicates),
             "tasks": [t.to_dict() for t in self.tasks],
             "warnings": list(self.warnings),
         }
@@ -105,91 +154,238 @@ def parse_experience(text: str) -> tuple[str, int]:
     return domain.strip(), number
 
 
-def default_experience(task_type_summary: str) -> tuple[str, int]:
-    """Without ``--experience``: the task type's summary as domain, value 0 (anyone qualifies)."""
-    if len(task_type_summary) < MIN_DOMAIN_LENGTH:
-        raise InvalidInput(f"task type {task_type_summary!r} is too short a name to serve as experience domain; pass --experience")
-    return task_type_summary, 0
+def _name(user: Any) -> str:
+    return f"{user.first_name} {user.last_name}".strip() or user.email
 
 
-def _parameters(box: Box, task_type_id: str, project: str, dataset_id: str, instances: int, experience: tuple[str, int]) -> Any:
+def _domains(users: Sequence[Any]) -> str:
+    found = sorted({d for u in users for d in u.experiences})
+    return ", ".join(found) or "none"
+
+
+def choose_experience(
+    given: tuple[str, int] | None, task_type: Any, project: Any, members: Sequence[Any], allow_unassignable: bool
+) -> tuple[str, int]:
+    """``--experience``, else the first of the task type's summary and the project's name that a
+    member of the project's team has as experience domain (value 0: every holder qualifies).
+    Without either, refuse (the server would hand the tasks to nobody) unless ``allow_unassignable``
+    (then the task type's summary, 0)."""
+    if given is not None:
+        return parse_experience(f"{given[0]}={given[1]}")
+    implied = [d for d in (task_type.summary, project.name) if len(d.strip()) >= MIN_DOMAIN_LENGTH]
+    for domain in implied:
+        if qualified(members, domain.strip(), 0):
+            return domain.strip(), 0
+    if allow_unassignable and implied:
+        return implied[0].strip(), 0
+    raise InvalidInput(
+        f"pass --experience DOMAIN=VALUE: the server hands a task only to users who have its experience domain, "
+        f"and no member of team {project.team_name!r} has {' or '.join(repr(d) for d in implied) or 'a usable domain'} "
+        f"(the task type or project name); their domains: {_domains(members)}"
+    )
+
+
+def prepare_tasks(session: Session, facts: DatasetFacts, options: TaskOptions) -> TaskTarget:
+    """The checks of task creation that need no image data, in the order a user can act on them:
+    the options; the project and task type exist; the token's user manages the project's team
+    (or is an admin), which the server requires for creating and listing tasks; the dataset is of
+    the user's organization; some team member could be handed a task (``GET /users``).
+    About 5 requests."""
+    if options.instances < 1:
+        raise InvalidInput(f"--instances must be at least 1, got {options.instances}")
+    if facts.id is None:
+        raise InvalidInput("tasks need a dataset on a server (it has no id)")
+    if options.experience is not None:
+        parse_experience(f"{options.experience[0]}={options.experience[1]}")
+    me = session.current_user()
+    project = resolve_project(session, options.project)
+    task_type = resolve_task_type(session, options.task_type)
+    manages = me.is_admin or any(t.id == project.team and t.is_team_manager for t in me.teams)
+    if not manages:
+        raise AuthError(
+            f"creating tasks in project {project.name!r} needs the role team manager of team {project.team_name!r} "
+            f"or organization admin; {_name(me)} is neither (a manager can run this, or drop --as-tasks for an annotation)"
+        )
+    if facts.organization and facts.organization != me.organization:
+        raise InvalidInput(
+            f"dataset {facts.name} belongs to organization {facts.organization}, you to {me.organization}; "
+            f"the server refuses such tasks: {OTHER_ORGANIZATION}"
+        )
+    members = team_members(session, project.team)
+    experience = choose_experience(options.experience, task_type, project, members, options.allow_unassignable)
+    assignable = tuple(sorted(_name(u) for u in qualified(members, *experience)))
+    if not assignable and not options.allow_unassignable:
+        raise InvalidInput(
+            f"no member of team {project.team_name!r} has experience {experience[0]} ≥ {experience[1]}, so the server "
+            f"would hand these tasks to nobody; their domains: {_domains(members)} (lower --experience, or "
+            "--allow-unassignable to create them anyway)"
+        )
+    warnings: list[str] = []
+    if not assignable:
+        warnings.append(f"no member of team {project.team_name!r} can be handed these tasks yet (experience {experience[0]} ≥ {experience[1]})")
+    if task_type.tracing_type == "skeleton":
+        warnings.append(f"task type {task_type.summary!r} is skeleton-only: annotators cannot paint ground truth in it")
+    return TaskTarget(project, task_type, facts.id, options.instances, experience, assignable, tuple(warnings))
+
+
+def check_mag(target: TaskTarget, mag: str) -> None:
+    """A volume or hybrid task type's ``magRestrictions`` decide which mags its tasks' volume layers
+    get (the largest factor of a mag must lie in ``[min, max]``); refuse a plan whose mag is left
+    out, since the training dialog could not use the ground truth at that mag."""
+    if target.task_type.tracing_type == "skeleton":
+        return
+    restrictions = (target.task_type.settings or {}).get("magRestrictions") or {}
+    low, high = restrictions.get("min"), restrictions.get("max")
+    largest = max(parse_mag(mag))
+    if (low is None or low <= largest) and (high is None or largest <= high):
+        return
+    allowed = f"[{low if low is not None else 0}, {high if high is not None else '∞'}]"
+    raise InvalidInput(
+        f"task type {target.task_type.summary!r} restricts volume annotation to mags whose largest factor is in {allowed}; "
+        f"the plan's mag {format_mag(parse_mag(mag))} (largest factor {largest}) would be missing from the tasks' "
+        "ground-truth layers and the training dialog could not offer it: choose a --mag in that range or another task type"
+    )
+
+
+def tasks_of_run(session: Session, target: TaskTarget, key: str) -> list[ServerTask]:
+    """The project's tasks this job made (its run key in ``creationInfo``, same dataset and task
+    type), one per bounding box (the oldest), oldest first."""
+    seen: dict[Any, ServerTask] = {}
+    for task in project_tasks(session, target.project.id):
+        same = task.dataset_id == target.dataset_id and task.task_type_id == target.task_type.id
+        if same and task.run_key == key and task.topleft is not None:
+            seen.setdefault(task.box_key, task)
+    return list(seen.values())
+
+
+def _parameters(box: Box, target: TaskTarget) -> Any:
     from webknossos.client.api_client.models import ApiBoundingBox, ApiExperience, ApiTaskParameters
 
     return ApiTaskParameters(
-        task_type_id=task_type_id,
-        needed_experience=ApiExperience(domain=experience[0], value=experience[1]),
-        pending_instances=instances,
-        project_name=project,
+        task_type_id=target.task_type.id,
+        needed_experience=ApiExperience(domain=target.experience[0], value=target.experience[1]),
+        pending_instances=target.instances,
+        project_name=target.project.name,
         script_id=None,
         bounding_box=ApiBoundingBox(box.topleft, *box.size),
-        dataset_id=dataset_id,
+        dataset_id=target.dataset_id,
         edit_position=box.center,
         edit_rotation=(0, 0, 0),
     )
 
 
-def create_tasks(
-    session: Session,
-    plan: Plan,
-    facts: DatasetFacts,
-    *,
-    project: str,
-    task_type: str,
-    instances: int = 1,
-    experience: tuple[str, int] | None = None,
-    run_key: str,
-    dry_run: bool = False,
+def _result(
+    status: TaskStatus, target: TaskTarget, plan: Plan, key: str, ids: dict[str, str], new: set[str], **extra: Any
 ) -> TaskResult:
-    """Create one task per box of ``plan`` in an existing project and task type, in one request.
+    tasks = tuple(PlannedTask(b, ids.get(b.name), b.name in ids and b.name not in new) for b in plan.boxes)
+    warnings = tuple(dict.fromkeys((*target.warnings, *extra.pop("warnings", ()))))
+    return TaskResult(
+        status, target.project.name, target.project.id, target.task_type.summary, target.task_type.id,
+        target.dataset_id, target.instances, target.experience, key, tasks, warnings, target.assignable, **extra,
+    )
 
-    Boxes that already have their task (same project, dataset, task type, bounding box) are
-    not created again; when all have, ``status == "exists"``. ``dry_run`` only reads. The
-    POST is never repeated: after an unclear failure wkgt looks for the tasks instead.
+
+def existing_result(target: TaskTarget, plan: Plan, key: str, tasks: Sequence[ServerTask]) -> TaskResult:
+    """The result of a rerun that found every task of its job (``plan``'s boxes are theirs)."""
+    by_box = {(t.topleft, t.size): t.id for t in tasks}
+    ids = {b.name: by_box[(b.topleft, b.size)] for b in plan.boxes if (b.topleft, b.size) in by_box}
+    return _result("exists", target, plan, key, ids, set())
+
+
+def create_tasks(
+    session: Session, plan: Plan, target: TaskTarget, *, run_key: str, dry_run: bool = False, lock_dir: Path | None = None
+) -> TaskResult:
+    """Create one task per box of ``plan`` (checked by :func:`prepare_tasks`).
+
+    Boxes that already have their task (same project, dataset, task type, bounding box) are not
+    created again; when all have, ``status == "exists"``. The rest go out in batches of at most
+    ``target.batch_limit`` (one request each, never repeated: after an unclear failure wkgt looks
+    for the batch's tasks instead). Afterwards each box that now has two tasks (another machine
+    ran the same job) keeps the oldest; the newer ones are deleted. ``dry_run`` only reads.
     """
-    if instances < 1:
-        raise InvalidInput(f"--instances must be at least 1, got {instances}")
-    if facts.id is None:
-        raise InvalidInput("tasks need a dataset on a server (it has no id)")
-    if experience is not None:
-        parse_experience(f"{experience[0]}={experience[1]}")
-    dataset_id = facts.id
-    api_project = resolve_project(session, project)
-    api_type = resolve_task_type(session, task_type)
-    needed = experience or default_experience(api_type.summary)
-    warnings: tuple[str, ...] = ()
-    if api_type.tracing_type == "skeleton":
-        warnings = (f"task type {api_type.summary!r} is skeleton-only: annotators cannot paint ground truth in it",)
-
-    def result(status: TaskStatus, ids: dict[str, str], new: Iterable[str] = ()) -> TaskResult:
-        created = set(new)
-        tasks = tuple(PlannedTask(b, ids.get(b.name), b.name in ids and b.name not in created) for b in plan.boxes)
-        return TaskResult(
-            status, api_project.name, api_project.id, api_type.summary, api_type.id, dataset_id,
-            instances, needed, run_key, tasks, warnings,
-        )
+    check_mag(target, plan.mag)
 
     def existing() -> dict[str, str]:
-        return find_existing_tasks(session, api_project.id, api_type.id, dataset_id, plan.boxes)
+        return match_boxes(project_tasks(session, target.project.id), target.task_type.id, target.dataset_id, plan.boxes)
 
     if dry_run:
-        return result("dry-run", existing())
+        return _result("dry-run", target, plan, run_key, existing(), set())
     session.config.require_token()
-    with job_lock(run_key):
+    with job_lock(run_key, lock_dir):
         ids = existing()
         missing = [b for b in plan.boxes if b.name not in ids]
         if not missing:
-            return result("exists", ids)
-        params = [_parameters(b, api_type.id, api_project.name, dataset_id, instances, needed) for b in missing]
-        new_ids = _post(session, params, missing, existing)
-        return result("created", {**ids, **new_ids}, new_ids)
+            return _result("exists", target, plan, run_key, ids, set())
+        batches = [missing[i : i + target.batch_limit] for i in range(0, len(missing), target.batch_limit)]
+        made: dict[str, str] = {}
+        warnings: list[str] = []
+        for number, batch in enumerate(batches, start=1):
+            new_ids, answer_warnings = _post(session, target, batch, run_key, existing, number, len(batches), len(plan.boxes))
+            made.update(new_ids)
+            warnings += answer_warnings
+        kept, deleted, reconcile_warnings = reconcile_tasks(session, target, plan)
+        final = {**ids, **made, **kept}
+        new = {name for name, task_id in made.items() if final.get(name) == task_id}
+        status: TaskStatus = "created" if new else "exists"
+        return _result(
+            status, target, plan, run_key, final, new, warnings=(*warnings, *reconcile_warnings),
+            batches=len(batches), deleted_duplicates=deleted,
+        )
+
+
+def reconcile_tasks(session: Session, target: TaskTarget, plan: Plan) -> tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]:
+    """Exactly one task per box: list the project again; a box with several tasks keeps the oldest
+    (every run sees the same ids, so all keep the same one) and the newer ones are deleted, unless
+    someone already works on them (then a warning). Returns box → kept id, the deleted ids, warnings."""
+    tasks = project_tasks(session, target.project.id)
+    kept: dict[str, str] = {}
+    deleted: list[str] = []
+    warnings: list[str] = []
+    for box in plan.boxes:
+        same = [
+            t for t in tasks
+            if t.dataset_id == target.dataset_id and t.task_type_id == target.task_type.id
+            and t.topleft == box.topleft and t.size == box.size
+        ]  # fmt: skip
+        if not same:
+            continue
+        oldest, *newer = same  # project_tasks is oldest first
+        kept[box.name] = oldest.id
+        for task in newer:
+            if task.active or task.finished:
+                warnings.append(f"task {task.id} duplicates {oldest.id} ({box.name}) but is being worked on; not deleted")
+                continue
+            try:
+                if delete_task(session, task.id):
+                    deleted.append(task.id)
+            except WkgtError as err:
+                warnings.append(f"task {task.id} duplicates {oldest.id} ({box.name}) but could not be deleted: {err}")
+    return kept, tuple(deleted), tuple(warnings)
 
 
 def _post(
-    session: Session, params: list[Any], boxes: Sequence[Box], existing: Callable[[], dict[str, str]]
-) -> dict[str, str]:
-    """One POST for all tasks; box name → new task id. Unclear failures are looked up, not retried."""
+    session: Session,
+    target: TaskTarget,
+    boxes: Sequence[Box],
+    key: str,
+    existing: Any,
+    number: int,
+    of: int,
+    total: int,
+) -> tuple[dict[str, str], list[str]]:
+    """One POST for one batch; box name → new task id, and the server's warnings. Unclear failures
+    are looked up, not retried."""
+    from webknossos.client.api_client.models import ApiTaskCreationResult
+
+    def send() -> Any:
+        api = session.api()
+        # the SDK's ApiTaskParameters has no creationInfo; its client still sends the request
+        body = [{**api._prepare_for_json(_parameters(b, target)), "creationInfo": f"{RUN_KEY_LABEL}: {key}"} for b in boxes]
+        return api._post_json_with_json_response("/tasks", body, ApiTaskCreationResult)
+
+    batch = f" in batch {number} of {of}" if of > 1 else ""
     try:
-        answer = session.translate("creating tasks", lambda: session.api().tasks_create(task_parameters=params))
+        answer = session.translate(f"creating tasks{batch}", send)
     except AuthError:
         raise
     except WkgtError as err:
@@ -197,15 +393,15 @@ def _post(
             found = existing()
         except WkgtError:
             raise WriteError(
-                f"task creation failed ({err}) and wkgt could not check what the server created; "
+                f"task creation failed{batch} ({err}) and wkgt could not check what the server created; "
                 "rerun the same command: it creates only the tasks that are missing"
             ) from None
         made = sum(b.name in found for b in boxes)
         if made == len(boxes):
-            return {b.name: found[b.name] for b in boxes}
+            return {b.name: found[b.name] for b in boxes}, []
         raise WriteError(
-            f"task creation failed ({err}); the server holds {made} of the {len(boxes)} new tasks (checked), "
-            "so a rerun creates only the missing ones"
+            f"task creation failed{batch} ({err}); the server holds {len(found)} of the job's {total} tasks "
+            "(checked), so a rerun creates only the missing ones"
         ) from None
     ids: dict[str, str] = {}
     errors = []
@@ -217,6 +413,8 @@ def _post(
     if errors or len(ids) != len(boxes):
         first = errors[0] if errors else "the server answered for fewer tasks than sent"
         raise WriteError(
-            f"the server created {len(ids)} of {len(boxes)} tasks ({first}); rerun the same command to create the rest"
+            f"the server created {len(ids)} of the {len(boxes)} tasks it was sent{batch} ({first}); "
+            "rerun the same command to create the rest"
         )
-    return ids
+    return ids, list(answer.warnings)
+

@@ -1,8 +1,10 @@
-"""Writing to the server: one upload, never retried blindly, and the rerun check."""
+"""Writing an annotation to the server: the rerun check, one upload (never retried blindly), and
+the reconciliation that leaves exactly one result of a job however many machines ran it."""
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,9 +13,9 @@ from typing import Any
 import attrs
 import filelock
 
+from ..client.annotations import archive, find_upload, own_runs
 from ..client.session import NoAnswer, Session
 from ..errors import AuthError, Busy, WkgtError, WriteError
-from ..client.annotations import find_run_key
 
 DEFAULT_LOCK_TIMEOUT_S = 600.0
 
@@ -29,17 +31,35 @@ class AnnotationRef:
         return {"id": self.id, "url": self.url}
 
 
+@attrs.frozen
+class Reconciled:
+    """The job's one result after an upload, and the newer duplicates that were archived."""
+
+    survivor: AnnotationRef
+    archived: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def new_upload_id() -> str:
+    """A fresh id for one upload, written into its description (16 hex)."""
+    return secrets.token_hex(8)
+
+
+def _ref(session: Session, annotation_id: str) -> AnnotationRef:
+    return AnnotationRef(annotation_id, f"{session.config.url}/annotations/{annotation_id}")
+
+
 def find_existing(session: Session, key: str) -> AnnotationRef | None:
-    """The annotation an earlier run with this run key created, if the token can read it."""
-    for info in session.annotations():
-        if find_run_key(info.description) == key:
-            return AnnotationRef(info.id, f"{session.config.url}/annotations/{info.id}")
-    return None
+    """The job's result: the oldest of the caller's own annotations with this run key (colleagues'
+    shared annotations and ``--force-new`` copies do not count), or None."""
+    runs = own_runs(session, key)
+    return _ref(session, runs[0].id) if runs else None
 
 
-def upload(session: Session, annotation: Any, key: str) -> AnnotationRef:
-    """Upload once. If the outcome is unclear (timeout, dropped connection, 5xx), look for
-    the run key instead of posting again, and say what happened."""
+def upload(session: Session, annotation: Any, upload_id: str) -> AnnotationRef:
+    """Upload once. If the outcome is unclear (timeout, dropped connection, 5xx), look for this
+    very upload (its ``upload_id`` is in the description) instead of posting again, and say
+    what happened."""
     session.config.require_token()
     try:
         url = session.translate("uploading the annotation", annotation.upload)
@@ -47,36 +67,70 @@ def upload(session: Session, annotation: Any, key: str) -> AnnotationRef:
         raise
     except WkgtError as err:
         try:
-            existing = find_existing(session, key)
+            found = find_upload(session, upload_id)
         except WkgtError:
             raise WriteError(
                 f"upload failed ({err}) and wkgt could not check whether the server created the annotation; "
-                f"rerun the same command: it finds the annotation if it exists ({key})"
+                "rerun the same command: it finds the annotation if it exists"
             ) from None
-        if existing is not None:
-            return existing
+        if found is not None:
+            return _ref(session, found)
         if isinstance(err, NoAnswer):
             raise WriteError(
                 f"upload got no answer ({err}); no annotation from it is on the server yet, but it may still be "
                 "processing: rerun the same command later, it finds the annotation if it was created"
             ) from None
         raise WriteError(f"upload failed ({err}); the server holds no annotation from it (checked), so a rerun is safe") from None
-    annotation_id = str(url).rstrip("/").rsplit("/", 1)[-1]
-    return AnnotationRef(annotation_id, f"{session.config.url}/annotations/{annotation_id}")
+    return _ref(session, str(url).rstrip("/").rsplit("/", 1)[-1])
 
 
-def lock_path(key: str) -> Path:
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "wkgt" / "locks" / f"{key}.lock"
+def reconcile(session: Session, key: str, made: AnnotationRef) -> Reconciled:
+    """After an upload, look again at the caller's annotations with this run key: the oldest is the
+    job's result; newer ones still active (another machine or cache directory ran the same job at
+    the same time) are archived, the way the API lets owners retire an annotation. Every run sees
+    the same list, so all agree on the survivor. A failed archive is a warning, not an error."""
+    runs = own_runs(session, key)
+    if not runs:  # not listed (yet): the upload answered, so it is the result
+        return Reconciled(made)
+    survivor, newer = runs[0], runs[1:]
+    archived, warnings = [], []
+    for run in newer:
+        if run.state != "Active":
+            continue
+        try:
+            archive(session, run.id)
+            archived.append(run.id)
+        except WkgtError as err:
+            warnings.append(f"annotation {run.id} duplicates {survivor.id} (same job) but could not be archived: {err}")
+    return Reconciled(_ref(session, survivor.id), tuple(archived), tuple(warnings))
+
+
+def lock_path(key: str, directory: Path | None = None) -> Path:
+    """Where the lock of a job lives: ``directory``, else ``$XDG_CACHE_HOME/wkgt/locks`` (``~/.cache``)."""
+    if directory is None:
+        directory = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wkgt" / "locks"
+    return directory / f"{key}.lock"
 
 
 @contextmanager
-def job_lock(key: str, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[None]:
-    """Serialize runs of the same job on this machine (a second run waits, then finds the first's)."""
-    path = lock_path(key)
+def job_lock(key: str, directory: Path | None = None, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[bool]:
+    """Serialize runs of the same job that share the lock directory (one machine, by default): a
+    second run waits, then finds the first's result. Yields whether it had to wait (then the
+    caller looks for that result again). The cheap first line of defence; runs on other machines
+    are made one by :func:`reconcile` afterwards."""
+    path = lock_path(key, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(path))
     try:
-        with filelock.FileLock(str(path), timeout=timeout_s):
-            yield
+        try:
+            lock.acquire(timeout=0)
+            waited = False
+        except filelock.Timeout:
+            lock.acquire(timeout=timeout_s)
+            waited = True
     except filelock.Timeout:
         raise Busy(f"another wkgt run of the same job holds {path} for more than {timeout_s:g} s") from None
+    try:
+        yield waited
+    finally:
+        lock.release()
