@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from wkgt.client import Session, resolve_server
-from wkgt.client.annotations import COPY_LABEL, archive, own_runs
+from wkgt.client.annotations import COPY_LABEL, own_runs
+from wkgt.writer.upload import archive
 
 KEY = "0123456789abcdef"
 

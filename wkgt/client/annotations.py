@@ -4,7 +4,6 @@ runs of a job among the caller's own annotations, and archiving one."""
 from __future__ import annotations
 
 import re
-import time
 import warnings
 from collections.abc import Callable
 from typing import TypeVar
@@ -103,16 +102,6 @@ def find_upload(session: Session, upload_id: str) -> str | None:
     me = session.current_user().id
     return next(
         (a.id for a in session.annotations() if a.owner.id == me and find_upload_id(a.description) == upload_id), None
-    )
-
-
-def archive(session: Session, annotation_id: str) -> None:
-    """Archive one's own explorational annotation (``PATCH /annotations/Explorational/{id}/finish``,
-    what the "Archive" button does; owners may not delete it). Repeating it changes nothing."""
-    route = f"/annotations/Explorational/{annotation_id}/finish"
-    session.read(
-        f"archiving annotation {annotation_id}",
-        lambda: session.api()._patch(route, None, query={"timestamp": int(time.time() * 1000)}),
     )
 
 

@@ -117,15 +117,6 @@ def find_existing_tasks(session: Session, project_id: str, task_type_id: str, da
     return match_boxes(project_tasks(session, project_id), task_type_id, dataset_id, boxes)
 
 
-def delete_task(session: Session, task_id: str) -> bool:
-    """Delete a task (team managers of its project's team, admins); False if it is gone already."""
-    try:
-        session.read(f"deleting task {task_id}", lambda: session.api().task_delete(task_id=task_id))
-    except NotFound:
-        return False
-    return True
-
-
 def team_members(session: Session, team_id: str) -> list[Any]:
     """The active users (the SDK's ``ApiUser``) in team ``team_id`` that the token may read: all
     of them for its team managers and the organization's admins (one request, ``GET /users``)."""

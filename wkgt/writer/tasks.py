@@ -19,7 +19,6 @@ from ..client.facts import DatasetFacts
 from ..client.session import Session
 from ..client.tasks import (
     ServerTask,
-    delete_task,
     match_boxes,
     project_tasks,
     qualified,
@@ -27,7 +26,7 @@ from ..client.tasks import (
     resolve_task_type,
     team_members,
 )
-from ..errors import AuthError, InvalidInput, WkgtError, WriteError
+from ..errors import AuthError, InvalidInput, NotFound, WkgtError, WriteError
 from ..planner.plan import Box, Plan
 from ..planner.vectors import Vec3, format_mag, parse_mag
 from .upload import job_lock
@@ -290,6 +289,15 @@ def existing_result(target: TaskTarget, plan: Plan, key: str, tasks: Sequence[Se
     by_box = {(t.topleft, t.size): t.id for t in tasks}
     ids = {b.name: by_box[(b.topleft, b.size)] for b in plan.boxes if (b.topleft, b.size) in by_box}
     return _result("exists", target, plan, key, ids, set())
+
+
+def delete_task(session: Session, task_id: str) -> bool:
+    """Delete a task (team managers of its project's team, admins); False if it is gone already."""
+    try:
+        session.read(f"deleting task {task_id}", lambda: session.api().task_delete(task_id=task_id))
+    except NotFound:
+        return False
+    return True
 
 
 def create_tasks(

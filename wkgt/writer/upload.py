@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import attrs
 import filelock
 
-from ..client.annotations import archive, find_upload, own_runs
+from ..client.annotations import find_upload, own_runs
 from ..client.session import NoAnswer, Session
 from ..errors import AuthError, Busy, WkgtError, WriteError
 
@@ -82,6 +83,16 @@ def upload(session: Session, annotation: Any, upload_id: str) -> AnnotationRef:
             ) from None
         raise WriteError(f"upload failed ({err}); the server holds no annotation from it (checked), so a rerun is safe") from None
     return _ref(session, str(url).rstrip("/").rsplit("/", 1)[-1])
+
+
+def archive(session: Session, annotation_id: str) -> None:
+    """Archive one's own explorational annotation (``PATCH /annotations/Explorational/{id}/finish``,
+    what the "Archive" button does; owners may not delete it). Repeating it changes nothing."""
+    route = f"/annotations/Explorational/{annotation_id}/finish"
+    session.read(
+        f"archiving annotation {annotation_id}",
+        lambda: session.api()._patch(route, None, query={"timestamp": int(time.time() * 1000)}),
+    )
 
 
 def reconcile(session: Session, key: str, made: AnnotationRef) -> Reconciled:
