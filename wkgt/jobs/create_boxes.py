@@ -15,10 +15,12 @@ from typing import Any, Literal
 import attrs
 
 from ..client import Connection, DatasetFacts, LayerFacts, Session, parse_dataset_ref, read_local_dataset
+from ..client.dataset_ref import DatasetRef, local_folder_hint
 from ..client.imagery import local_reader, remote_reader
 from ..client.rounds import gather_avoided
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..planner import Plan, PlanOptions
+from ..planner.reviewed import ReviewedPlan
 from ..planner.avoid import DEFAULT_GAP_NM, check_gap_nm, gap_voxels
 from ..planner.ground_truth import fallback_layer, ground_truth_layer
 from ..writer import (
@@ -33,7 +35,9 @@ from ..writer import (
     upload,
 )
 from ..writer.files import save_annotation
+from ..writer.progress import SILENT, Progress
 from ..writer.tasks import TaskOptions, TaskResult, create_tasks
+from . import review
 from .distribute import Distribution, check_available
 from .planning import TissueOptions, plan_layer
 from .run_key import run_key, run_kind
@@ -60,7 +64,8 @@ class WriteOptions:
     """What to write: an annotation (its ``name``, a volume layer on a segmentation layer with
     ``fallback_segmentation``: True for the only one, or its name), or one task per box (``tasks``); ``output`` for local
     datasets; ``preview`` PNG; ``dry_run`` writes nothing on the server; ``force_new`` ignores
-    an earlier run of the same job."""
+    an earlier run of the same job; ``save`` the plan as JSON (for ``reviewed``), ``csv`` the
+    boxes as a table."""
 
     name: str | None = None
     dry_run: bool = False
@@ -69,13 +74,16 @@ class WriteOptions:
     output: Path | None = None
     preview: Path | None = None
     tasks: TaskOptions | None = None
+    save: Path | None = None
+    csv: Path | None = None
 
 
 @attrs.frozen
 class CreateBoxesJob:
     """A ``create-boxes`` job: what to read (``layer``, ``organization`` of a dataset given by
     name), how to plan (``plan``, ``tissue``, ``rounds``), what to write (``write``), and how
-    to spread the work (``distribution``)."""
+    to spread the work (``distribution``). With ``reviewed`` (a saved plan) nothing is planned:
+    exactly its boxes are written, once it is checked to fit the dataset."""
 
     layer: str | None = None
     organization: str | None = None
@@ -84,6 +92,7 @@ class CreateBoxesJob:
     rounds: Rounds = Rounds()
     write: WriteOptions = WriteOptions()
     distribution: Distribution = Distribution()
+    reviewed: ReviewedPlan | None = None
 
     def validate(self) -> CreateBoxesJob:
         """Refuse contradictory or invalid options before any request."""
@@ -91,8 +100,11 @@ class CreateBoxesJob:
         self.distribution.validate()
         if self.rounds.gap_nm is not None:
             check_gap_nm(self.rounds.gap_nm)
-        if self.tissue.check:
+        if self.reviewed is not None:
+            review.check_job(self.plan, self.rounds.any)
+        elif self.tissue.check:
             check_available(self.distribution.strategy)
+        review.check_files(self.write.preview, self.write.save, self.write.csv)
         return self
 
 
@@ -142,6 +154,7 @@ def create_boxes(
     job: CreateBoxesJob | PlanOptions = CreateBoxesJob(),
     *,
     connection: Connection | None = None,
+    progress: Progress | None = None,
     **keywords: Any,
 ) -> CreateBoxesResult:
     """Plan boxes for ``dataset`` (name, id, viewer URL or local path) and write them as ``job`` says.
@@ -152,16 +165,18 @@ def create_boxes(
     ``write.output`` (a ``.zip`` to upload later). Boxes go only where the coarsest mag shows
     tissue and keep clear of earlier rounds. A plan that fails ``wkgt check`` is never written.
 
-    ``connection`` defaults to ``WK_URL``/``WK_TOKEN`` (or ``./.env``). The keyword form of
-    wkgt 0.1 (``create_boxes(name, PlanOptions(...), dry_run=True, token=...)``) still works.
+    ``connection`` defaults to ``WK_URL``/``WK_TOKEN`` (or ``./.env``); ``progress`` hears of
+    every step (the CLI shows it on a terminal). The keyword form of wkgt 0.1
+    (``create_boxes(name, PlanOptions(...), dry_run=True, token=...)``) still works.
     """
     if isinstance(job, PlanOptions) or keywords:
         job, connection = _from_keywords(job, connection, keywords)
     job = job.validate()
+    progress = progress or SILENT
     connection = connection or Connection()
     ref = parse_dataset_ref(dataset, job.organization)
     if ref.local_path is not None:
-        return _local_job(ref.local_path, job)
+        return _local_job(ref.local_path, job, progress)
     write = job.write
     if write.output is not None:
         raise InvalidInput("--output is for local datasets; on a server the boxes go into a new annotation")
@@ -169,21 +184,33 @@ def create_boxes(
     if not write.dry_run:
         config.require_token()
     session = Session(config, connection.retry)
+    progress.step(f"reading dataset {ref.describe()} on {config.url}")
     session.negotiate()
-    facts = session.dataset(ref)
-    chosen = facts.layer(job.layer)
+    facts = _read_dataset(session, ref)
+    chosen = facts.layer(job.layer or (job.reviewed.layer if job.reviewed is not None else None))
     rounds = job.rounds
     gap = gap_voxels(DEFAULT_GAP_NM if rounds.gap_nm is None else rounds.gap_nm, facts.voxel_size_nm)
     fallback = fallback_layer(facts.layers, write.fallback_segmentation, f"dataset {facts.name}") if write.tasks is None else None
     tasks = (write.tasks.project, write.tasks.task_type) if write.tasks is not None else None
-    key = run_key(config.url, facts, chosen, job.plan, run_kind(job.tissue, rounds.avoid, rounds.previous, tasks))
-    # this job's own earlier annotations are not "previous rounds": a rerun plans the same boxes
-    avoided = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key) if rounds.any else ()
-    reader = remote_reader(session, facts, chosen) if job.tissue.check else None
-    plan = plan_layer(
-        facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview, avoided, gap if avoided else 0,
-        ground_truth_layer(facts.layers, fallback),
-    )
+    ground_truth = ground_truth_layer(facts.layers, fallback)
+    preview = review.preview_request(write.preview, facts, chosen, lambda mag: remote_reader(session, facts, chosen, mag), progress)
+    if job.reviewed is not None:
+        plan = review.reviewed_plan(job.reviewed, facts, chosen, ground_truth, preview)
+        key = run_key(config.url, facts, chosen, PlanOptions(), review.kind(tasks, job.reviewed))
+    else:
+        key = run_key(config.url, facts, chosen, job.plan, run_kind(job.tissue, rounds.avoid, rounds.previous, tasks))
+        # this job's own earlier annotations are not "previous rounds": a rerun plans the same boxes
+        if rounds.any:
+            progress.step("reading the boxes of earlier rounds")
+        avoided = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key) if rounds.any else ()
+        reader = remote_reader(session, facts, chosen) if job.tissue.check else None
+        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress)
+        plan = plan_layer(
+            facts, chosen, job.plan, job.tissue, job.distribution, reader, preview, avoided, gap if avoided else 0,
+            ground_truth,
+        )
+    plan = review.with_local_folder_note(plan, ref)
+    review.save(plan, write.save, facts, chosen)
     view_urls = tuple(
         dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in plan.boxes
     )
@@ -192,9 +219,11 @@ def create_boxes(
         urls = view_urls
         if annotation is not None:
             urls = tuple(annotation_url(config.url, annotation.id, box, facts.voxel_size_nm) for box in plan.boxes)
+        review.save_csv(plan, write.csv, urls)
         return CreateBoxesResult(plan, facts, chosen.name, status, key, urls, annotation, preview=write.preview)
 
     if write.tasks is not None:
+        progress.step(f"{'checking' if write.dry_run else 'creating'} {len(plan.boxes)} task(s)")
         created = create_tasks(
             session,
             plan,
@@ -210,6 +239,7 @@ def create_boxes(
     if write.dry_run:
         return result("dry-run")
     with job_lock(key):
+        progress.step("looking for an earlier run of this job")
         if not write.force_new and (existing := find_existing(session, key)) is not None:
             return result("exists", existing)
         annotation = build_annotation(
@@ -219,10 +249,22 @@ def create_boxes(
             description=describe(plan, key),
             fallback_segmentation=fallback.name if fallback is not None else False,
         )
+        progress.step(f"uploading the annotation ({len(plan.boxes)} boxes)")
         return result("created", upload(session, annotation, key))
 
 
-def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
+def _read_dataset(session: Session, ref: DatasetRef) -> DatasetFacts:
+    """The dataset's facts; a name not found that is a local dataset folder here says how to use it."""
+    try:
+        return session.dataset(ref)
+    except NotFound as err:
+        hint = local_folder_hint(ref)
+        if hint:
+            raise NotFound(f"{err}; {hint}") from None
+        raise
+
+
+def _local_job(path: Path, job: CreateBoxesJob, progress: Progress = SILENT) -> CreateBoxesResult:
     write = job.write
     if job.rounds.any or write.tasks is not None:
         raise InvalidInput("--avoid, --avoid-previous and --as-tasks need a dataset on a server")
@@ -230,16 +272,23 @@ def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
         raise InvalidInput("a local dataset needs --output FILE.zip for the annotation")
     if not write.dry_run and write.output is not None and write.output.suffix != ".zip":
         raise InvalidInput(f"--output must end in .zip (an annotation with a volume layer), got {write.output}")
+    progress.step(f"reading dataset {path}")
     facts = read_local_dataset(path)
     fallback = fallback_layer(facts.layers, write.fallback_segmentation, f"dataset {facts.name}")
-    chosen = facts.layer(job.layer)
-    reader = local_reader(path, chosen) if job.tissue.check else None
-    plan = plan_layer(
-        facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview,
-        ground_truth=ground_truth_layer(facts.layers, fallback),
-    )
-    key = run_key(None, facts, chosen, job.plan, run_kind(job.tissue, (), False, None))
+    chosen = facts.layer(job.layer or (job.reviewed.layer if job.reviewed is not None else None))
+    ground_truth = ground_truth_layer(facts.layers, fallback)
+    preview = review.preview_request(write.preview, facts, chosen, lambda mag: local_reader(path, chosen, mag), progress)
+    if job.reviewed is not None:
+        plan = review.reviewed_plan(job.reviewed, facts, chosen, ground_truth, preview)
+        key = run_key(None, facts, chosen, PlanOptions(), review.kind(None, job.reviewed))
+    else:
+        reader = local_reader(path, chosen) if job.tissue.check else None
+        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress)
+        plan = plan_layer(facts, chosen, job.plan, job.tissue, job.distribution, reader, preview, ground_truth=ground_truth)
+        key = run_key(None, facts, chosen, job.plan, run_kind(job.tissue, (), False, None))
+    review.save(plan, write.save, facts, chosen)
     none_urls = tuple(None for _ in plan.boxes)
+    review.save_csv(plan, write.csv, none_urls)
     if write.dry_run:
         return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls, preview=write.preview)
     assert write.output is not None  # checked before any work
@@ -247,12 +296,13 @@ def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
         plan, facts, name=write.name or default_name(facts, plan), description=describe(plan, key),
         fallback_segmentation=fallback.name if fallback is not None else False,
     )
+    progress.step(f"saving the annotation to {write.output}")
     save_annotation(annotation, write.output)
     return CreateBoxesResult(plan, facts, chosen.name, "saved", key, none_urls, output=write.output, preview=write.preview)
 
 
 _CONNECTION_KEYWORDS = {"webknossos_url": "url", "token": "token", "timeout_s": "timeout_s", "retry": "retry"}
-_WRITE_KEYWORDS = {"name", "dry_run", "force_new", "fallback_segmentation", "output", "preview"}
+_WRITE_KEYWORDS = {"name", "dry_run", "force_new", "fallback_segmentation", "output", "preview", "save", "csv"}
 _ROUNDS_KEYWORDS = {"avoid": "avoid", "avoid_previous": "previous", "gap_nm": "gap_nm"}
 
 

@@ -6,7 +6,7 @@ horizontal scale, with axes in mag-1 voxels; a scale bar in µm; and, when the j
 data, a contact sheet with one slice of every box at the training mag.
 
 The views' background is the mean of the coarsest mag along the hidden axis (a mean projection)
-where the tissue check read it, resampled smoothly (bilinear over the coarse grid, no blocks),
+where the tissue check read it, resampled smoothly (bicubic over the coarse grid: no blocks, no seams),
 with the outline of where the tissue mask covers at least half of that axis. Every box is drawn
 in its annotation colour and labelled with its number on a dark tag placed clear of the other
 labels, so overlapping boxes stay readable; boxes of earlier rounds are grey.
@@ -217,13 +217,13 @@ def _nice_step(at_least: float) -> int:
 
 
 def _resampled(values: np.ndarray, mag: Sequence[int], origin: Sequence[int], axes: tuple[int, int], plan: Plan, size: tuple[int, int]) -> np.ndarray:
-    """A coarse projection (indexed [u, v]) over the region, resampled bilinearly to ``size`` pixels (rows = v)."""
+    """A coarse projection (indexed [u, v]) over the region, resampled bicubically to ``size`` pixels (rows = v)."""
     from PIL import Image
 
     start = [plan.region.topleft[a] / mag[a] - origin[a] for a in axes]
     end = [plan.region.end[a] / mag[a] - origin[a] for a in axes]
     image = Image.fromarray(np.ascontiguousarray(values.T, dtype=np.float32))
-    resized = image.resize(size, Image.Resampling.BILINEAR, box=(start[0], start[1], end[0], end[1]))
+    resized = image.resize(size, Image.Resampling.BICUBIC, box=(start[0], start[1], end[0], end[1]))
     return np.asarray(resized)
 
 
