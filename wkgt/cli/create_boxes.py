@@ -95,6 +95,8 @@ def main(
     if instances_alias is not None:
         print_warnings(stderr, ["--instances is deprecated: it is --annotators-per-task now"])
         instances = o.aliased(instances, instances_alias, default=1, name="--annotators-per-task", alias_name="--instances")
+    if instances < 1:
+        raise InvalidInput(f"--annotators-per-task must be at least 1, got {instances}")
     tasks = None
     if as_tasks:
         if not project or not task_type:
