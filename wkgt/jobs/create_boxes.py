@@ -204,7 +204,7 @@ def create_boxes(
             progress.step("reading the boxes of earlier rounds")
         avoided = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key) if rounds.any else ()
         reader = remote_reader(session, facts, chosen) if job.tissue.check else None
-        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress)
+        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress, job.distribution)
         plan = plan_layer(
             facts, chosen, job.plan, job.tissue, job.distribution, reader, preview, avoided, gap if avoided else 0,
             ground_truth,
@@ -283,7 +283,7 @@ def _local_job(path: Path, job: CreateBoxesJob, progress: Progress = SILENT) -> 
         key = run_key(None, facts, chosen, PlanOptions(), review.kind(None, job.reviewed))
     else:
         reader = local_reader(path, chosen) if job.tissue.check else None
-        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress)
+        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress, job.distribution)
         plan = plan_layer(facts, chosen, job.plan, job.tissue, job.distribution, reader, preview, ground_truth=ground_truth)
         key = run_key(None, facts, chosen, job.plan, run_kind(job.tissue, (), False, None))
     review.save(plan, write.save, facts, chosen)

@@ -30,6 +30,7 @@ from ..writer.boxes_csv import save_boxes_csv
 from ..writer.files import save_plan
 from ..writer.preview import PreviewRequest, check_preview_path, render_preview
 from ..writer.progress import CountingReader, Progress
+from .distribute import Distribution
 from .planning import TissueOptions, checked
 from .run_key import run_kind
 
@@ -98,14 +99,27 @@ def preview_request(
 
 
 def counting(
-    reader: Any | None, facts: DatasetFacts, layer: LayerFacts, options: PlanOptions, ground_truth: GroundTruthLayer | None, progress: Progress
+    reader: Any | None,
+    facts: DatasetFacts,
+    layer: LayerFacts,
+    options: PlanOptions,
+    ground_truth: GroundTruthLayer | None,
+    progress: Progress,
+    distribution: Distribution = Distribution(),
 ) -> Any | None:
     """The tissue check's reader, reporting bytes read out of the coarse mag over the planning
-    region; the next step ("placing boxes") begins when all of it was read."""
+    region; the next step ("placing boxes") begins when all of it was read. Chunks read by other
+    processes (``--jobs``, a cluster) report nothing here: the step then shows no byte count."""
     if reader is None:
         progress.step("placing boxes")
         return None
     mag = coarsest_mag(layer.mags)
+    if not distribution.local_and_single:
+        progress.step(
+            f"reading mag {format_mag(mag)} of {layer.name} for the tissue check and placing boxes "
+            f"({distribution.jobs} {distribution.strategy} job(s))"
+        )
+        return reader
     try:
         region = planning_region(options.request(facts.voxel_size_nm, layer.mags, layer.bbox, ground_truth))
     except InvalidInput:  # planning says so, with its own words
