@@ -75,3 +75,10 @@ def test_python_api_takes_mags_as_text_tuples_or_webknossos_mags():
     for bad in ("3", (2, 2), "x", 2.5):
         with pytest.raises(InvalidInput):
             PlanOptions(mag=bad)
+
+
+def test_sandbox_help_documents_the_catalog_format(capsys):
+    assert run(["sandbox", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert "JSON list of dataset objects" in text and "sandboxData" in text and '"generator": "em"' in text
+    assert "besides the built-in datasets" in text

@@ -116,3 +116,26 @@ def test_the_job_reports_each_step_and_every_byte_it_reads(sandbox, tmp_path):
     assert result.plan.tissue is not None
     assert dict(recorder.steps)[read] == result.plan.tissue.coarse_bytes == recorder.bytes[read] == result.plan.tissue.bytes_read
     assert recorder.bytes[names[3]] == 4 * 89 * 89  # one uint8 slice of 89 × 89 per box
+
+
+def test_a_counting_reader_travels_to_other_processes_without_its_display():
+    """Cluster jobs pickle the reader: the copy reads the same data and reports nothing."""
+    import io
+    import pickle
+
+    import numpy as np
+    from rich.console import Console
+
+    from wkgt.cli.progress import TerminalProgress
+    from wkgt.planner.tissue import array_reader
+    from wkgt.writer.progress import CountingReader
+
+    data = np.arange(64, dtype=np.uint16).reshape(4, 4, 4)
+    display = TerminalProgress(Console(file=io.StringIO()))
+    display.step("reading", total=data.nbytes)
+    reader = CountingReader(array_reader(data), display, voxels=64, then="placing")
+    copy = pickle.loads(pickle.dumps(reader))
+    assert np.array_equal(copy((0, 0, 0), (4, 4, 4)), data) and copy.progress is None
+    assert np.array_equal(reader((0, 0, 0), (4, 4, 4)), data)
+    assert [t.description for t in display.display.tasks] == ["reading", "placing"]
+    assert display.display.tasks[0].completed == data.nbytes

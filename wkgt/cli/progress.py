@@ -50,14 +50,15 @@ class TerminalProgress:
         self.current: TaskID | None = None
 
     def step(self, name: str, total: int | None = None) -> None:
-        self._finish()
+        self.finish()
         self.current = self.display.add_task(name, total=total, reads=False)
 
     def advance(self, amount: int) -> None:
         if self.current is not None:
             self.display.update(self.current, advance=amount, reads=True)
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
+        """Mark the current step done (✓, its bar full)."""
         if self.current is not None:
             task = next(t for t in self.display.tasks if t.id == self.current)
             end = task.total or max(task.completed, 1)
@@ -66,6 +67,7 @@ class TerminalProgress:
             self.current = None
 
     def abandon(self) -> None:
+        """Drop the current step (an error interrupted it)."""
         if self.current is not None:
             self.display.remove_task(self.current)
             self.current = None
@@ -94,4 +96,4 @@ def progress_display(*, quiet: bool = False, as_json: bool = False) -> Iterator[
         except BaseException:
             terminal.abandon()
             raise
-        terminal._finish()
+        terminal.finish()

@@ -63,8 +63,7 @@ class CountingReader:
         return {"reader": self.reader}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["reader"], SILENT)  # type: ignore[misc]
-        self.progress = None
+        self.reader, self.progress, self.voxels, self.then, self._asked = state["reader"], None, None, None, 0
 
 
 def _product(values: Any) -> int:
