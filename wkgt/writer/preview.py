@@ -305,8 +305,9 @@ def _draw_title(draw: Any, plan: Plan, request: PreviewRequest, lay: PreviewLayo
     """Title line (what, where, how, when), then the legend line."""
     dataset = request.dataset or "facts from the command line"
     size = format_vec(plan.box_size)
+    earlier = f" (+ {len(plan.avoided)} earlier)" if plan.avoided else ""
     title = (
-        f"{dataset} · mag {plan.mag} · {len(plan.boxes)} boxes of {size} voxels · seed {plan.seed} · {today.isoformat()}"
+        f"{dataset} · mag {plan.mag} · {len(plan.boxes)} boxes of {size} voxels{earlier} · seed {plan.seed} · {today.isoformat()}"
     )
     draw.text((LEFT, 10), title, fill=TEXT, font=fonts.title)
     y = lay.legend_top
