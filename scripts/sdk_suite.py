@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
@@ -184,7 +185,9 @@ def assemble(workdir: Path, sdist: Path, libs: Path) -> Path:
 
 
 def start_sandbox(recordings: Path, token: str, separate_datastore: bool) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "wkgt", "sandbox", "--port", str(SANDBOX_PORT), "--recordings", str(recordings)]
+    empty = Path(tempfile.mkdtemp(prefix="wkgt-sdk-suite-")) / "no_datasets.json"
+    empty.write_text("[]\n")  # the recorded world alone, without the built-in datasets `--recordings` adds
+    cmd = [sys.executable, "-m", "wkgt", "sandbox", "--port", str(SANDBOX_PORT), "--recordings", str(recordings), "--catalog", str(empty)]
     if separate_datastore:
         cmd.append("--separate-datastore")
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

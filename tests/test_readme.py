@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -81,14 +82,22 @@ def test_server_commands_run_against_the_sandbox(sandbox, monkeypatch, capsys, t
         for line in README.splitlines()
         if line.startswith((".venv/bin/wkgt create-boxes", ".venv/bin/wkgt check"))
     ]
-    assert len(lines) == 6
+    assert len(lines) == 8
     for line in lines:
         annotation_id = next(iter(sandbox.state.annotations), "")
         argv = shlex.split(line.replace("$WK_URL", sandbox.url).replace("<id>", annotation_id))[1:]
         assert run(argv) == 0, line
-    # the viewer-URL form names the same dataset as the name form: a safe rerun, no new annotation
-    assert len(sandbox.state.annotations) == 2
-    assert (tmp_path / "round2.png").is_file()
+    # the viewer-URL form names the same dataset as the name form: a safe rerun, no new annotation;
+    # the reviewed plan and the second round make one each
+    assert len(sandbox.state.annotations) == 3
+    assert (tmp_path / "round2.png").is_file() and (tmp_path / "plan.png").is_file()
+    reviewed = json.loads((tmp_path / "plan.json").read_text())
+    written = [a for a in sandbox.state.annotations.values() if a.dataset_name == "partial_tissue"]
+    assert len(written) == 1
+    assert [(b["name"], list(b["topLeft"])) for b in written[0].user_bounding_boxes] == [
+        (b["name"], b["topleft"]) for b in reviewed["boxes"]
+    ]
+    assert len((tmp_path / "boxes.csv").read_text().splitlines()) == len(reviewed["boxes"]) + 1
     assert len(sandbox.state.tasks) > 0
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .jobs.distribute import Distribution
     from .jobs.planning import TissueOptions
     from .planner import Box, ModelKind, Plan, PlanOptions, PlanRequest, Region, make_plan
+    from .planner.reviewed import ReviewedPlan
     from .writer.tasks import TaskOptions
 
 _EXPORTS = {
@@ -58,6 +59,7 @@ _EXPORTS = {
     "PlanRequest": ".planner",
     "Region": ".planner",
     "make_plan": ".planner",
+    "ReviewedPlan": ".planner.reviewed",
 }
 __all__ = ["__version__", *_EXPORTS]
 

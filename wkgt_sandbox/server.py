@@ -13,7 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from .app import create_app
-from .catalog import load_catalog
+from .catalog import CatalogDataset, load_catalog
 from .faults import Faults
 from .recordings import world_from_recordings
 from .state import SandboxState, SandboxUser, World
@@ -53,17 +53,59 @@ class Sandbox:
 
 
 def build_world(
-    catalog: str | Path | None = None, recordings: str | Path | None = None, token: str = DEFAULT_TOKEN
+    catalog: str | Path | None = None, recordings: str | Path | None = None, token: str = DEFAULT_TOKEN, *, builtin: bool = False
 ) -> World:
-    """The start-up world: the recorded server (plus `catalog`'s datasets, if given) or the catalog;
-    `token` is the default token, the one of the world's current user."""
+    """The start-up world: the catalog (default: the built-in one), or the recorded server plus
+    `catalog`'s datasets (with `builtin` and no catalog: the built-in ones, as `wkgt sandbox
+    --recordings` serves them; see `add_datasets`). `token` is the default token, the one of the
+    world's current user."""
     if recordings is None:
         world = default_world(load_catalog(catalog))
     else:
         world = world_from_recordings(recordings)
-        if catalog is not None:
-            world.datasets.update({d.id: d for d in load_catalog(catalog)})
+        if catalog is not None or builtin:
+            add_datasets(world, load_catalog(catalog))
     return _with_default_token(world, token)
+
+
+def add_datasets(world: World, datasets: Iterable[CatalogDataset]) -> None:
+    """Add catalog datasets to a recorded world. One of an organization the world does not know
+    moves into the organization of the world's user (and its root folder), so that user can read
+    it; one whose name that organization already holds (e.g. the recorded `l4_sample`) is left out."""
+    home = str(world.users[world.current_user_id]["organization"])
+    known = {str(u.get("organization")) for u in world.users.values()}
+    root = next((f["id"] for f in world.folders.values() if f["organization"] == home and f["parent"] is None), None)
+    taken = {(d.organization, d.name) for d in world.datasets.values()}
+    for dataset in datasets:
+        if dataset.organization not in known:
+            dataset.json["owningOrganization"] = home
+            dataset.json["dataSource"]["id"]["team"] = home
+            if root is not None:
+                dataset.json["folderId"] = root
+        if (dataset.organization, dataset.name) in taken:
+            continue
+        taken.add((dataset.organization, dataset.name))
+        world.datasets[dataset.id] = dataset
+
+
+def datasets_table(datasets: Iterable[CatalogDataset]) -> str:
+    """`# datasets (...):` and one `#` line per dataset: organization/name, id, voxel size, layers."""
+    lines = ["# datasets (organization/name, id, voxel size in nm, layers: category, mags):"]
+    rows = []
+    for d in sorted(datasets, key=lambda d: (d.organization, d.name)):
+        factor = "×".join(f"{float(v):g}" for v in d.json["dataSource"]["scale"]["factor"])
+        layers = ", ".join(
+            f"{layer['name']} ({layer['category']}, {'/'.join(_mag_text(m['mag']) for m in layer['mags'])})" for layer in d.layers
+        )
+        rows.append((f"{d.organization}/{d.name}", d.id, factor, layers + ("; public" if d.is_public else "")))
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(3)]
+    lines += ["#   " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3] for r in rows]
+    return "\n".join(lines)
+
+
+def _mag_text(mag: list[int]) -> str:
+    x, y, z = mag
+    return str(x) if x == y == z else f"{x}-{y}-{z}"
 
 
 def _with_default_token(world: World, token: str) -> World:
@@ -202,15 +244,17 @@ def serve(
     separate_datastore: bool = False,
 ) -> None:
     """Serve a sandbox in the foreground until Ctrl-C, after printing the WK_URL and WK_TOKEN to use
-    (and the datastore's URL when it listens on its own port) and every user's role and token."""
+    (and the datastore's URL when it listens on its own port), every user's role and token, and
+    every dataset. With `recordings` it serves the built-in datasets too (or `catalog`'s)."""
     token = token or DEFAULT_TOKEN
-    state = SandboxState(build_world(catalog, recordings, token))
+    state = SandboxState(build_world(catalog, recordings, token, builtin=True))
     servers = _servers(state, Faults(), token, DEFAULT_API_VERSION, "info", host, port, separate_datastore)
     print(f"WK_URL={_url(host, servers[0][1])}")
     if separate_datastore:
         print(f"# datastore: {_url(host, servers[1][1])}")
     print(f"WK_TOKEN={token}")
-    print(users_table(state.accounts.values()), flush=True)
+    print(users_table(state.accounts.values()))
+    print(datasets_table(state.datasets.values()), flush=True)
     try:
         if len(servers) == 1:
             servers[0][0].run(sockets=[servers[0][1]])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from wkgt.planner import Plan
-from wkgt.writer.preview import EMPTY_REGION, OUTLINE, layout, render_preview
+from wkgt.writer.preview import AVOIDED, EMPTY_REGION, OUTLINE, TEXT, layout, render_preview
 
 from ..helpers import create_boxes_argv, run_json
 
@@ -54,9 +54,12 @@ def test_plan_preview_is_a_png_with_boxes_where_the_plan_says(tmp_path, capsys):
     image = pixels(out)
     # the region in physical proportions: 2048×1024×512 voxels of 11.24×11.24×28 nm
     region_xy = np.all(image == EMPTY_REGION, axis=2)
+    region_xy &= (region_xy.sum(axis=1) > 100)[:, None]  # not grey pixels of anti-aliased text (title, ticks)
+    region_xy &= (region_xy.sum(axis=0) > 100)[None, :]
     rows, cols = np.nonzero(region_xy[: lay.xz_origin[1] - 20])
     width_px, height_px = cols.max() - cols.min() + 1, rows.max() - rows.min() + 1
     assert height_px / width_px == pytest.approx(1024 / 2048, abs=0.01)
+    assert (cols.min(), rows.min()) == lay.xy_origin
     rows, cols = np.nonzero(region_xy[lay.xz_origin[1] :])
     assert (rows.max() - rows.min() + 1) / width_px == pytest.approx(512 * 28 / (2048 * 11.24), abs=0.01)
     assert (cols.min(), rows.min() + lay.xz_origin[1]) == lay.xz_origin
@@ -100,10 +103,11 @@ def test_create_boxes_preview_shows_tissue_outline_and_background(sandbox, tmp_p
     assert code == 0, err
     assert data["preview"] == str(out)
     plan = Plan.from_dict(data)
-    lay = layout(plan)
+    lay = layout(plan, slices=len(plan.boxes))
     assert png_size(out) == (lay.width, lay.height)
     image = pixels(out).astype(int)
-    assert np.all(image == OUTLINE, axis=2).sum() > 200  # the tissue outline
+    views = image[: lay.sheet_top]
+    assert np.all(views == OUTLINE, axis=2).sum() > 200  # the tissue outline
     # tissue (x small) is bright, the black background (x large, y large) dark
     tissue_px = image[round(lay.xy(100, 1000)[1]), round(lay.xy(100, 1000)[0])]
     empty_px = image[round(lay.xy(1950, 1950)[1]), round(lay.xy(1950, 1950)[0])]
@@ -111,6 +115,77 @@ def test_create_boxes_preview_shows_tissue_outline_and_background(sandbox, tmp_p
     for i, box in enumerate(plan.boxes):
         a, b = lay.xy(box.topleft[0], box.topleft[1]), lay.xy(box.topleft[0] + box.size[0], box.topleft[1] + box.size[1])
         assert outline_share(image, a, b, box_rgb(i, len(plan.boxes))) >= 0.25
+    # the title (text in the band above the legend) and the legend's swatches of earlier boxes and tissue outline
+    assert np.all(image[4:30] == TEXT, axis=2).sum() > 150
+    legend = image[lay.legend_top : lay.legend_top + 16]
+    assert np.all(legend == AVOIDED, axis=2).sum() >= 40 and np.all(legend == OUTLINE, axis=2).sum() >= 24
+
+
+def test_contact_sheet_shows_a_slice_of_every_box_at_the_training_mag(sandbox, tmp_path, capsys):
+    """One thumbnail per box: framed in the box's colour, and showing the image data inside the box
+    (partial_tissue: boxes lie on tissue, so each slice has texture; the padding beside it is black)."""
+    out = tmp_path / "sheet.png"
+    code, data, err = run_json(capsys, create_boxes_argv(sandbox, "partial_tissue", "--dry-run", "--json", "--count", "6", "--preview", str(out)))
+    assert code == 0, err
+    plan = Plan.from_dict(data)
+    lay = layout(plan, slices=len(plan.boxes))
+    image = pixels(out).astype(int)
+    assert image[lay.sheet_top :].std() > 10
+    for i, box in enumerate(plan.boxes):
+        x, y = lay.sheet_cell(i)
+        frame = image[y, x : x + 90]
+        assert np.all(frame == box_rgb(i, len(plan.boxes)), axis=1).mean() > 0.9
+        inside = image[y + 4 : y + 90, x + 4 : x + 90]
+        assert inside.std() > 8, f"box {box.name}: the slice is flat"
+        assert inside.mean() > 60, f"box {box.name}: the slice is dark (not the tissue the box lies on)"
+    # the slices were read at mag 1, one small read per box
+    reads = [e.path for e in sandbox.state.request_log if "/color/1/" in e.path]
+    assert reads and all("/color/1/" in path for path in reads)
+
+
+def test_labels_of_boxes_that_overlap_in_projection_do_not_overlap(tmp_path):
+    """Thirty boxes in a thin slab overlap in the side view; every label gets its own place."""
+    from wkgt.planner import PlanOptions
+    from wkgt.planner.placement import Region
+    from wkgt.planner.plan import make_plan
+
+    plan = make_plan(PlanOptions(count=30).request((10.0, 10.0, 25.0), ((1, 1, 1),), Region((0, 0, 0), (3000, 3000, 200))))
+    lay = render_preview(plan, tmp_path / "crowded.png")
+    tags = [tag for _, tag in lay.labels]
+    assert len(tags) == 2 * len(plan.boxes)
+    overlapping = [(a, b) for i, a in enumerate(tags) for b in tags[i + 1 :] if a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]]
+    assert overlapping == []
+    assert all(0 <= t[0] and t[2] < lay.width and 0 <= t[1] and t[3] < lay.height for t in tags)
+    image = pixels(tmp_path / "crowded.png")
+    text, tag = lay.labels[0]
+    assert np.all(image[tag[1] : tag[3], tag[0] : tag[2]] == box_rgb(0, len(plan.boxes)), axis=2).any()
+
+
+def test_background_is_resampled_smoothly_without_blocks(tmp_path):
+    """A coarse grid of 16 columns drawn 900 pixels wide: a gradient stays a gradient (hundreds of
+    grey levels, never falling), not 16 blocks of one grey each."""
+    from wkgt.planner import PlanOptions
+    from wkgt.planner.placement import Region
+    from wkgt.planner.plan import make_plan
+    from wkgt.planner.tissue import TissueMap
+
+    plan = make_plan(PlanOptions(count=2).request((10.0, 10.0, 10.0), ((1, 1, 1), (16, 16, 16)), Region((0, 0, 0), (256, 256, 256))))
+    ramp = np.repeat(np.arange(16, dtype=float)[:, None], 16, axis=1)
+    tissue = TissueMap(
+        (16, 16, 16), (0, 0, 0), np.ones((16, 16, 16), dtype=bool),
+        projections={"image_xy": ramp, "image_xz": ramp, "mask_xy": np.ones((16, 16)), "mask_xz": np.ones((16, 16))},
+    )
+    lay = render_preview(plan, tmp_path / "smooth.png", tissue)
+    covered = {y for _, tag in lay.labels for y in range(tag[1] - 2, tag[3] + 3)}
+    for box in plan.boxes:
+        top, bottom = lay.xy(0, box.topleft[1])[1], lay.xy(0, box.topleft[1] + box.size[1])[1]
+        covered |= set(range(round(top) - 3, round(bottom) + 4))
+    y = next(y for y in range(lay.xy_origin[1] + 2, round(lay.xy(0, 256)[1]) - 2) if y not in covered)
+    row = pixels(tmp_path / "smooth.png")[y, :, 0].astype(int)
+    x0, x1 = round(lay.xy(0, 0)[0]), round(lay.xy(256, 0)[0])
+    inner = row[x0 + 30 : x1 - 30]  # away from the clipped ends of the 1–99 % stretch
+    assert np.all(np.diff(inner) >= 0)
+    assert len(np.unique(inner)) > 150
 
 
 def test_preview_must_be_png(tmp_path, capsys):

@@ -24,8 +24,9 @@ def main(
     annotation: Annotated[
         list[str],
         typer.Option(
-            metavar="ID|URL",
-            help="Annotation id or URL ({server}/annotations/{id}); repeat it for the annotations of one training run.",
+            metavar="ID|URL|FILE",
+            help="Annotation id, URL ({server}/annotations/{id}) or file (.zip from create-boxes --output, .nml); "
+            "repeat it for the annotations of one training run.",
             show_default=False,
         ),
     ],
@@ -44,17 +45,27 @@ def main(
         Optional[str],
         typer.Option(metavar="NAME", help="Volume layer holding the ground truth (default: the first).", show_default=False),
     ] = None,
+    dataset: Annotated[
+        Optional[str],
+        typer.Option(
+            metavar="DATASET", help="Dataset of annotation files: name, id, URL or local folder (default: the one the file names, on the server).",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: o.QuietOption = False,
 ) -> None:
     """Check the boxes of a training run's annotations: exit 1 on errors (warnings never fail)."""
     from ..client import Connection
     from ..jobs.check import CheckJob, check_annotations
+    from .progress import progress_display
 
     chosen = o.parse_rule_options(rules, min_object_voxels)
     job = CheckJob(
         layer, model, parse_mag(mag) if mag else None, object_size, min_voxel_size,
-        rules=str(chosen["rules"]), min_object_voxels=min_object_voxels, ground_truth_layer=ground_truth_layer,
+        rules=str(chosen["rules"]), min_object_voxels=min_object_voxels, ground_truth_layer=ground_truth_layer, dataset=dataset,
     )
-    result = check_annotations(annotation, job, connection=Connection(webknossos_url, token, timeout))
+    with progress_display(quiet=quiet, as_json=json) as progress:
+        result = check_annotations(annotation, job, connection=Connection(webknossos_url, token, timeout), progress=progress)
     if json:
         print_json(result.to_dict())
     else:
@@ -75,7 +86,8 @@ def print_report(console: Console, result: CheckResult) -> None:
         boxes, facts, layer, gt = checked.annotation, checked.dataset, checked.layer, checked.ground_truth
         volume = "no ground-truth layer" if gt is None else f"ground truth {gt.name} at mags {', '.join(format_mag(m) for m in gt.mags)} ({gt.source})"
         console.print(
-            f"annotation {escape(boxes.name)} ({boxes.id}) on {facts.name}/{layer.name}: {len(boxes.all_boxes)} boxes, {escape(volume)}",
+            f"annotation {escape(boxes.name)} ({escape(str(checked.file) if checked.file else boxes.id)}) on {facts.name}/{layer.name}: "
+            f"{len(boxes.all_boxes)} boxes, {escape(volume)}",
             highlight=False,
         )
     console.print(

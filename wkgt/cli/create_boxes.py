@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -21,7 +22,9 @@ TASKS = "Task options"
 
 
 def main(
-    dataset: Annotated[str, typer.Option(metavar="DATASET", help="Dataset name, id, viewer URL, or local dataset path.")],
+    dataset: Annotated[
+        str, typer.Option(metavar="DATASET", help="Dataset name, id, viewer URL, or local dataset folder (a path: ./name).", show_default=False)
+    ],
     layer: Annotated[Optional[str], typer.Option(help="Layer to plan for (default: first color layer).", show_default=False)] = None,
     name: Annotated[Optional[str], typer.Option(help="Annotation name (default: wkgt <dataset> mag <mag> <date>).", rich_help_panel=WRITER, show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read, plan and print the URLs; write nothing.", rich_help_panel=WRITER)] = False,
@@ -63,20 +66,38 @@ def main(
     as_tasks: Annotated[bool, typer.Option("--as-tasks", help="Create one task per box instead of an annotation.", rich_help_panel=TASKS)] = False,
     project: Annotated[Optional[str], typer.Option(help="Existing project for --as-tasks.", rich_help_panel=TASKS, show_default=False)] = None,
     task_type: Annotated[Optional[str], typer.Option(metavar="ID|SUMMARY", help="Existing task type for --as-tasks.", rich_help_panel=TASKS, show_default=False)] = None,
-    instances: Annotated[int, typer.Option(help="Annotators per task.", rich_help_panel=TASKS)] = 1,
+    instances: Annotated[int, typer.Option("--annotators-per-task", metavar="N", help="Annotators per task (task instances).", rich_help_panel=TASKS)] = 1,
     experience: Annotated[Optional[str], typer.Option(metavar="DOMAIN=VALUE", help="Experience an annotator needs (default: the task type's or project's name, 0, if team members have it).", rich_help_panel=TASKS, show_default=False)] = None,
     allow_unassignable: Annotated[bool, typer.Option("--allow-unassignable", help="Create the tasks even if no team member could be handed one.", rich_help_panel=TASKS)] = False,
     rules: o.RulesOption = "guide",
     min_object_voxels: o.MinObjectVoxelsOption = None,
     min_box_voxels: o.MinBoxVoxelsOption = None,
+    save: o.SaveOption = None,
+    plan_file: Annotated[
+        Optional[Path],
+        typer.Option("--plan", metavar="FILE", help="Write exactly this reviewed plan (from --dry-run --save FILE), after checking it fits the dataset.", rich_help_panel=WRITER, show_default=False),
+    ] = None,
+    csv: o.CsvOption = None,
+    quiet: o.QuietOption = False,
+    margin_alias: o.MarginAliasOption = None,
+    instances_alias: Annotated[Optional[int], typer.Option("--instances", hidden=True)] = None,
 ) -> None:
-    """Plan boxes for a dataset and create them as named boxes in a new annotation (or as tasks)."""
+    """Plan boxes for a dataset and create them as named boxes in a new annotation (or as tasks).
+
+    Review, then write: --dry-run --save plan.json --preview plan.png, look, then --plan plan.json."""
     from ..client import Connection
     from ..jobs.create_boxes import CreateBoxesJob, Rounds, WriteOptions, create_boxes
     from ..jobs.distribute import Distribution
     from ..jobs.planning import TissueOptions
     from ..writer.tasks import TaskOptions, parse_experience
+    from .progress import progress_display
 
+    margin = o.aliased(margin, margin_alias, default=0, name="--margin-voxels", alias_name="--margin")
+    if instances_alias is not None:
+        print_warnings(stderr, ["--instances is deprecated: it is --annotators-per-task now"])
+        instances = o.aliased(instances, instances_alias, default=1, name="--annotators-per-task", alias_name="--instances")
+    if instances < 1:
+        raise InvalidInput(f"--annotators-per-task must be at least 1, got {instances}")
     tasks = None
     if as_tasks:
         if not project or not task_type:
@@ -102,12 +123,16 @@ def main(
             output=output,
             preview=preview,
             tasks=tasks,
+            save=save,
+            csv=csv,
         ),
         distribution=Distribution(jobs, distribution_strategy, o.parse_job_resources(job_resources)),
+        reviewed=o.load_reviewed_plan(plan_file),
     ).validate()
-    result = create_boxes(dataset, job, connection=Connection(webknossos_url, token, timeout))
+    with progress_display(quiet=quiet, as_json=json) as progress:
+        result = create_boxes(dataset, job, connection=Connection(webknossos_url, token, timeout), progress=progress)
     try:
-        report(result, as_json=json)
+        report(result, as_json=json, saved=(("plan", save), ("box table", csv)))
     except OSError as err:  # e.g. --json > /dev/full: the annotation exists, say so
         if "created" not in (result.status, result.tasks.status if result.tasks else None):
             raise
@@ -117,7 +142,7 @@ def main(
         ) from None
 
 
-def report(result: CreateBoxesResult, *, as_json: bool) -> None:
+def report(result: CreateBoxesResult, *, as_json: bool, saved: Sequence[tuple[str, Path | None]] = ()) -> None:
     """Table (stdout, or stderr under ``--json``), warnings on stderr, JSON on stdout."""
     console: Console = stderr if as_json else stdout
     urls = [url or "" for url in result.box_urls] if any(result.box_urls) else None
@@ -125,6 +150,9 @@ def report(result: CreateBoxesResult, *, as_json: bool) -> None:
     console.print(summary_line(result), highlight=False, soft_wrap=True)
     if result.preview is not None:
         console.print(f"preview: {result.preview}", highlight=False, soft_wrap=True)
+    for what, path in saved:
+        if path is not None:
+            console.print(f"{what} saved to {path}", highlight=False, soft_wrap=True)
     print_warnings(stderr, result.all_warnings)
     if as_json:
         print_json(result.to_dict())

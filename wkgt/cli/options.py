@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional, TypeVar
 
 import typer
 
@@ -15,6 +15,8 @@ from ..planner.vectors import Vec3f, parse_floats, parse_ints, parse_mag
 if TYPE_CHECKING:
     from ..planner.placement import Region
     from ..planner.plan import PlanOptions
+
+T = TypeVar("T")
 
 PLANNING = "Planning options"
 OUTPUT = "Output options"
@@ -30,13 +32,15 @@ MagOption = Annotated[
 ObjectSizeOption = Annotated[
     Optional[float],
     typer.Option(
-        "--object-size", metavar="NM", help="Instances: diameter of the smallest object (nm).", rich_help_panel=PLANNING
+        "--object-size", metavar="NM", help="Instances: diameter of the smallest object (nm).", rich_help_panel=PLANNING,
+        show_default=False,
     ),
 ]
 MinVoxelSizeOption = Annotated[
     Optional[float],
     typer.Option(
-        "--min-voxel-size", metavar="NM", help="Finest useful voxel size (nm); replaces the 8 nm rule.", rich_help_panel=PLANNING
+        "--min-voxel-size", metavar="NM", help="Finest useful voxel size (nm); replaces the 8 nm rule.", rich_help_panel=PLANNING,
+        show_default=False,
     ),
 ]
 BoxEdgeOption = Annotated[
@@ -57,12 +61,52 @@ RoiOption = Annotated[
     Optional[str],
     typer.Option(metavar="X,Y,Z,W,H,D", help="Place boxes only in this region (mag-1 voxels).", rich_help_panel=PLANNING, show_default=False),
 ]
-MarginOption = Annotated[int, typer.Option(help="Keep this many mag-1 voxels from the region's border.", rich_help_panel=PLANNING, show_default=False)]
+MarginOption = Annotated[
+    int,
+    typer.Option("--margin-voxels", metavar="VOXELS", help="Keep this many mag-1 voxels from the region's border (default 0).", rich_help_panel=PLANNING, show_default=False),
+]
+MarginAliasOption = Annotated[Optional[int], typer.Option("--margin", hidden=True)]
+"""The old name of ``--margin-voxels`` (lengths carry their unit in the name: ``--gap-nm``, ``--margin-voxels``)."""
 SeedOption = Annotated[int, typer.Option(help="Random seed: same inputs and seed give the same boxes.", rich_help_panel=PLANNING)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout, nothing else.", rich_help_panel=OUTPUT)]
 SaveOption = Annotated[
-    Optional[Path], typer.Option(metavar="FILE", help="Also save the plan as JSON to FILE.", rich_help_panel=OUTPUT, show_default=False)
+    Optional[Path],
+    typer.Option(metavar="FILE", help="Also save the plan as JSON to FILE (create-boxes --plan FILE writes it as it is).", rich_help_panel=OUTPUT, show_default=False),
 ]
+CsvOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--csv", metavar="FILE", help="Also write the boxes as CSV (name, top-left, size, centre, URL) for spreadsheets and task imports.",
+        rich_help_panel=OUTPUT, show_default=False,
+    ),
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress on stderr (shown only on a terminal, never with --json).", rich_help_panel=OUTPUT)
+]
+
+
+def aliased(value: T, alias: T | None, *, default: T, name: str, alias_name: str) -> T:
+    """The value of an option given under its ``name`` or its old ``alias_name``; both, with
+    different values, is an error."""
+    if alias is None:
+        return value
+    if value != default and value != alias:
+        raise InvalidInput(f"{alias_name} is the old name of {name}: give one of them")
+    return alias
+
+
+def load_reviewed_plan(path: Path | None) -> object:
+    """``--plan FILE``: the reviewed plan saved by ``--save`` (or ``--json`` output), or None."""
+    if path is None:
+        return None
+    from ..planner.reviewed import ReviewedPlan
+
+    try:
+        return ReviewedPlan.from_json(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidInput(f"--plan {path}: not a wkgt plan (not UTF-8 text)") from None
+    except InvalidInput as err:
+        raise InvalidInput(f"--plan {path}: {err}") from None
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,35 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from .render import print_plan, print_warnings
 
 if TYPE_CHECKING:
     from ..planner.plan import Plan
 
-stdout = Console(soft_wrap=False)
-stderr = Console(stderr=True, soft_wrap=False)
+UNWRAPPED = 100_000
+"""The width of output that is not a terminal (a pipe, a file): every line whole."""
+
+
+class OutputConsole(Console):
+    """A console as wide as its terminal, or, writing to a pipe or file, as wide as each line
+    needs (no wrapping mid-word at 80 columns); ``COLUMNS`` still sets a width."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        dimensions = super().size
+        if self._width is None and not self.is_terminal and "COLUMNS" not in self._environ:
+            return ConsoleDimensions(UNWRAPPED, dimensions.height)
+        return dimensions
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+stdout = OutputConsole(soft_wrap=False)
+stderr = OutputConsole(stderr=True, soft_wrap=False)
 
 
 def print_json(document: dict[str, Any]) -> None:

@@ -12,9 +12,9 @@ from .output import emit_plan
 
 
 def main(
-    voxel_size: Annotated[str, typer.Option(metavar="X,Y,Z", help="Voxel size at mag 1 in nm, e.g. 11.24,11.24,30.")],
-    mags: Annotated[str, typer.Option(metavar="MAGS", help="Available mags, e.g. 1,2-2-1,4-4-1.")],
-    bbox: Annotated[str, typer.Option(metavar="X,Y,Z,W,H,D", help="Layer bounding box in mag-1 voxels.")],
+    voxel_size: Annotated[str, typer.Option(metavar="X,Y,Z", help="Voxel size at mag 1 in nm, e.g. 11.24,11.24,30.", show_default=False)],
+    mags: Annotated[str, typer.Option(metavar="MAGS", help="Available mags, e.g. 1,2-2-1,4-4-1.", show_default=False)],
+    bbox: Annotated[str, typer.Option(metavar="X,Y,Z,W,H,D", help="Layer bounding box in mag-1 voxels.", show_default=False)],
     model: o.ModelOption = o.ModelKind.NEURONS,
     mag: o.MagOption = None,
     object_size: o.ObjectSizeOption = None,
@@ -39,12 +39,15 @@ def main(
             rich_help_panel=o.RULES, show_default=False,
         ),
     ] = None,
+    csv: o.CsvOption = None,
+    margin_alias: o.MarginAliasOption = None,
 ) -> None:
     """Choose the mag and box size and place well-spread boxes, from the dataset's facts."""
     from ..planner.ground_truth import GroundTruthLayer
     from ..planner.plan import make_plan
     from ..writer.files import save_plan
 
+    margin = o.aliased(margin, margin_alias, default=0, name="--margin-voxels", alias_name="--margin")
     planning = o.PlanningOptions(
         model, mag, object_size, min_voxel_size, box_edge_nm, box_size, count, total_voxels, roi, margin, seed,
         rules, min_object_voxels, min_box_voxels,
@@ -58,6 +61,10 @@ def main(
     plan = make_plan(request)
     if save is not None:
         save_plan(plan, save)
+    if csv is not None:
+        from ..writer.boxes_csv import save_boxes_csv
+
+        save_boxes_csv(plan, csv)
     if preview is not None:  # no server, no image: boxes over an empty region
         from ..writer.preview import render_preview
 

@@ -54,11 +54,28 @@ def parse_dataset_ref(text: str, organization: str | None = None) -> DatasetRef:
     if DATASET_ID.match(text):
         return DatasetRef(id=text)
     path = Path(text).expanduser()
-    if path.exists() or text.startswith((".", "/", "~")) or "/" in text:
-        if not (path / "datasource-properties.json").is_file():
+    if is_path(text):
+        if not is_dataset_folder(path):
             raise InvalidInput(f"{text} is not a WEBKNOSSOS dataset folder (no datasource-properties.json)")
         return DatasetRef(local_path=path.resolve())
     return DatasetRef(name=text, organization=organization)
+
+
+def is_path(text: str) -> bool:
+    """A local path is written as one (``./name``, ``/abs``, ``~/name``, ``a/b``); a bare word is
+    a dataset name on the server, even where a folder of that name exists."""
+    return text.startswith((".", "/", "~")) or "/" in text or "\\" in text
+
+
+def is_dataset_folder(path: Path) -> bool:
+    return (path / "datasource-properties.json").is_file()
+
+
+def local_folder_hint(ref: DatasetRef) -> str | None:
+    """For a dataset name that is also a local dataset folder here: how to name the folder."""
+    if ref.name is None or ref.id is not None or ref.server is not None or not is_dataset_folder(Path(ref.name)):
+        return None
+    return f"a local dataset folder {ref.name} is here: pass ./{ref.name} to use it"
 
 
 def _parse_url(text: str, organization: str | None) -> DatasetRef:

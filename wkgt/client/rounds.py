@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from ..errors import InvalidInput
@@ -13,8 +14,14 @@ from .session import Session
 from .tasks import dataset_task_boxes
 
 
+WKGT_MAG = re.compile(r"planned by wkgt \S+: mag (\d+(?:-\d+-\d+)?) ")
+
+
 def _boxes_of(annotation: AnnotationBoxes) -> list[AvoidedBox]:
-    return [AvoidedBox(annotation.id, box.name, box.topleft, box.size) for box in annotation.all_boxes]
+    """The annotation's boxes; those of a wkgt annotation carry the mag its description names."""
+    found = WKGT_MAG.search(annotation.description) if find_run_key(annotation.description) else None
+    mag = found.group(1) if found else None
+    return [AvoidedBox(annotation.id, box.name, box.topleft, box.size, mag) for box in annotation.all_boxes]
 
 
 def gather_avoided(

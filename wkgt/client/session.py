@@ -167,7 +167,37 @@ class Session:
         return exact[0].id
 
     def dataset(self, ref: DatasetRef) -> DatasetFacts:
-        """Read a dataset's facts in at most two requests after negotiation."""
+        """Read a dataset's facts in at most two requests after negotiation; when none is found,
+        say whether the token is the cause (:meth:`not_found_or_refused`)."""
+        try:
+            return self._dataset(ref)
+        except NotFound as err:
+            if "ambiguous" in str(err) or "not usable" in str(err):
+                raise
+            raise self.not_found_or_refused(err) from None
+
+    def not_found_or_refused(self, err: NotFound) -> WkgtError:
+        """A lookup found nothing, perhaps because of the token: without one, only public datasets
+        are visible (exit 4); with one, ``GET /user`` (1 request) tells a refused token (exit 4)
+        from a valid one (exit 3, naming the token's user)."""
+        if not self.config.token:
+            return AuthError(
+                f"{err}: no token was given, so only public datasets are visible "
+                "(set WK_TOKEN, WK_TOKEN in ./.env, or --token with --webknossos-url)"
+            )
+        try:
+            user = self.read("checking the token", lambda: self.api().user_current())
+        except AuthError:
+            return AuthError(
+                f"{err}: the server refused the token (wrong or expired; a new one is in WEBKNOSSOS → user menu → Auth Token)"
+            )
+        except WkgtError:
+            return err
+        who = " ".join(str(part) for part in (getattr(user, "first_name", ""), getattr(user, "last_name", "")) if part)
+        organization = getattr(user, "organization", None)
+        return NotFound(f"{err}; the token is valid (user {who or getattr(user, 'id', '?')} of organization {organization})")
+
+    def _dataset(self, ref: DatasetRef) -> DatasetFacts:
         dataset_id = self.dataset_id(ref)
         try:
             api_dataset = self.read(f"reading dataset {ref.describe()}", lambda: self.api().dataset_info(dataset_id=dataset_id))

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
 
-from ..client import Connection, DatasetFacts, DatasetRef, LayerFacts, Session
+from ..client import Connection, DatasetFacts, DatasetRef, LayerFacts, Session, parse_dataset_ref, read_local_dataset
+from ..client.annotation_files import is_annotation_file, read_annotation_file
 from ..client.annotations import AnnotationBoxes, parse_annotation_ref, read_annotation
 from ..client.ground_truth import organization_warning, read_ground_truth, user_organization
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..planner.check import BoxSource, CheckReport, Finding, check_run
-from ..planner.ground_truth import GroundTruthLayer
+from ..planner.ground_truth import GroundTruthLayer, fallback_layer, ground_truth_layer
+from ..planner.placement import Region
 from ..planner.rules import ModelKind, rule_set
-from ..planner.vectors import Vec3, format_mag
+from ..planner.vectors import Vec3, format_mag, to_mag
+from ..writer.progress import SILENT, Progress
 
 
 @attrs.frozen
@@ -25,6 +29,8 @@ class CheckedAnnotation:
     dataset: DatasetFacts
     layer: LayerFacts
     ground_truth: GroundTruthLayer | None
+    file: Path | None = None
+    """The local annotation file (None: on the server)."""
 
     def to_dict(self, server: str) -> dict[str, Any]:
         gt = self.ground_truth
@@ -32,7 +38,8 @@ class CheckedAnnotation:
             "annotation": {
                 "id": self.annotation.id,
                 "name": self.annotation.name,
-                "url": f"{server}/annotations/{self.annotation.id}",
+                "url": None if self.file is not None else f"{server}/annotations/{self.annotation.id}",
+                "file": None if self.file is None else str(self.file),
             },
             "dataset": {
                 "id": self.dataset.id,
@@ -88,16 +95,19 @@ class CheckJob:
     """A ``check`` job: the image layer to train on (default: the first color layer it can
     train on), the model kind, the training mag (``mag``; else the rule picks it, from
     ``object_size_nm`` for instances, ``min_voxel_size_nm`` to change the 8 nm), the rule set
-    (``rules``, ``min_object_voxels``) and the ground-truth volume layer (default: the first)."""
+    (``rules``, ``min_object_voxels``), the ground-truth volume layer (default: the first), and
+    the ``dataset`` of local annotation files (name, id, URL or local folder; default: the
+    dataset the file names, on the server)."""
 
     layer: str | None = None
     model: ModelKind = ModelKind.NEURONS
-    mag: Vec3 | None = None
+    mag: Vec3 | None = attrs.field(default=None, converter=attrs.converters.optional(to_mag))
     object_size_nm: float | None = None
     min_voxel_size_nm: float | None = None
     rules: str = "guide"
     min_object_voxels: int | None = None
     ground_truth_layer: str | None = None
+    dataset: str | None = None
 
 
 def check_annotation(
@@ -105,10 +115,11 @@ def check_annotation(
     job: CheckJob = CheckJob(),
     *,
     connection: Connection | None = None,
+    progress: Progress | None = None,
 ) -> CheckResult:
-    """Check the user boxes (and task box) of ``annotation`` (id or URL) against the training
-    dialog's verdicts and the rule set's."""
-    return check_annotations([annotation], job, connection=connection)
+    """Check the user boxes (and task box) of ``annotation`` (id, URL, or a local ``.zip``/``.nml``
+    file) against the training dialog's verdicts and the rule set's."""
+    return check_annotations([annotation], job, connection=connection, progress=progress)
 
 
 def check_annotations(
@@ -116,20 +127,35 @@ def check_annotations(
     job: CheckJob = CheckJob(),
     *,
     connection: Connection | None = None,
+    progress: Progress | None = None,
 ) -> CheckResult:
-    """Check the annotations of one training run together (all on one server), as the training
-    dialog does: one mag for all, the smallest box and the box count over all of them."""
+    """Check the annotations of one training run together (all on one server, or local files), as
+    the training dialog does: one mag for all, the smallest box and the box count over all of them."""
     if not annotations:
         raise InvalidInput("--annotation is needed at least once")
+    progress = progress or SILENT
     rules = rule_set(job.rules).with_overrides(min_object_voxels=job.min_object_voxels)
-    refs = [parse_annotation_ref(a) for a in annotations]
-    servers = {ref.server for ref in refs if ref.server}
+    files = {a: read_annotation_file(a) for a in annotations if is_annotation_file(a)}
+    refs = {a: parse_annotation_ref(a) for a in annotations if a not in files}
+    given = parse_dataset_ref(job.dataset) if job.dataset else None
+    servers = {ref.server for ref in refs.values() if ref.server} | ({given.server} if given and given.server else set())
     if len(servers) > 1:
         raise InvalidInput(f"the annotations of one training run must be on one server, got {', '.join(sorted(servers))}")
-    connection = connection or Connection()
-    session = Session(connection.resolve(target=next(iter(servers), None)), connection.retry)
-    session.negotiate()
-    checked = [_read(session, ref.id, job) for ref in refs]
+    session: Session | None = None
+    if refs or (files and (given is None or given.local_path is None)):
+        connection = connection or Connection()
+        session = Session(connection.resolve(target=next(iter(servers), None)), connection.retry)
+        progress.step(f"connecting to {session.config.url}")
+        session.negotiate()
+    checked = []
+    for text in annotations:
+        if text in files:
+            progress.step(f"reading the dataset of {files[text].id}")
+            checked.append(_read_file(session, files[text], Path(text), given, job))
+        else:
+            progress.step(f"reading annotation {refs[text].id}")
+            assert session is not None
+            checked.append(_read(session, refs[text].id, job))
     names = [c.annotation.name for c in checked]
     labels = names if len(set(names)) == len(names) else [c.annotation.id for c in checked]
     sources = [
@@ -152,7 +178,7 @@ def check_annotations(
         min_voxel_size_nm=job.min_voxel_size_nm,
         rules=rules,
     )
-    organization = user_organization(session)
+    organization = user_organization(session) if session is not None else None
     for c in checked:
         where = f"annotation {c.annotation.name}: " if len(checked) > 1 else ""
         if c.ground_truth is None:
@@ -162,7 +188,7 @@ def check_annotations(
         warning = organization_warning(organization, c.dataset)
         if warning:
             report = report.with_finding(Finding("warning", "other-organization", where + warning))
-    return CheckResult(report, tuple(checked), session.config.url)
+    return CheckResult(report, tuple(checked), session.config.url if session is not None else "")
 
 
 def _read(session: Session, annotation_id: str, job: CheckJob) -> CheckedAnnotation:
@@ -175,3 +201,38 @@ def _read(session: Session, annotation_id: str, job: CheckJob) -> CheckedAnnotat
     ground_truth = read_ground_truth(session, boxes, facts, job.ground_truth_layer)
     return CheckedAnnotation(boxes, facts, facts.layer(job.layer), ground_truth)
 
+
+
+def _read_file(session: Session | None, boxes: AnnotationBoxes, path: Path, given: DatasetRef | None, job: CheckJob) -> CheckedAnnotation:
+    """A local annotation file, judged against ``given`` (a local folder or a server dataset) or the
+    dataset the file names on the server; its ground-truth layer by the tracing store's rule."""
+    facts = _file_dataset(session, boxes, given)
+    layer = facts.layer(job.layer)
+    if not boxes.volume_layers:
+        if job.ground_truth_layer is not None:
+            raise NotFound(f"annotation {boxes.id} has no volume layer {job.ground_truth_layer!r} (it has none)")
+        return CheckedAnnotation(boxes, facts, layer, None, path)
+    name = job.ground_truth_layer or boxes.volume_layers[0]
+    if name not in boxes.volume_layers:
+        raise NotFound(f"annotation {boxes.id} has no volume layer {name!r}; its volume layers: {', '.join(boxes.volume_layers)}")
+    fallback_name = dict(zip(boxes.volume_layers, boxes.volume_fallbacks)).get(name)
+    fallback = fallback_layer(facts.layers, fallback_name, f"dataset {facts.name}") if fallback_name else None
+    task_box = Region(boxes.task_box.topleft, boxes.task_box.size) if boxes.task_box is not None else None
+    ground_truth = ground_truth_layer(facts.layers, fallback, task_box=task_box, name=name)
+    return CheckedAnnotation(boxes, facts, layer, ground_truth, path)
+
+
+def _file_dataset(session: Session | None, boxes: AnnotationBoxes, given: DatasetRef | None) -> DatasetFacts:
+    if given is not None and given.local_path is not None:
+        return read_local_dataset(given.local_path)
+    assert session is not None
+    if given is not None:
+        return session.dataset(given)
+    if boxes.dataset_id:
+        return session.dataset(DatasetRef(id=boxes.dataset_id))
+    if not boxes.dataset_name:
+        raise InvalidInput(f"annotation {boxes.id} names no dataset: give --dataset")
+    try:
+        return session.dataset(DatasetRef(name=boxes.dataset_name, organization=boxes.organization))
+    except NotFound as err:
+        raise NotFound(f"{err} (the dataset annotation {boxes.id} names; --dataset names another, e.g. a local folder)") from None

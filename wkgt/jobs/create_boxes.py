@@ -10,6 +10,7 @@ the CLI builds one from its options and lab scripts build it the same way::
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,14 +19,16 @@ import numpy as np
 
 from ..client import Connection, DatasetFacts, LayerFacts, Session, parse_dataset_ref, read_local_dataset
 from ..client.annotations import read_annotation
+from ..client.dataset_ref import DatasetRef, local_folder_hint
 from ..client.imagery import local_reader, remote_reader
 from ..client.rounds import gather_avoided
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..planner import Plan, PlanOptions
+from ..planner.reviewed import ReviewedPlan
 from ..planner.avoid import DEFAULT_GAP_NM, check_gap_nm, gap_voxels
 from ..planner.ground_truth import GroundTruthLayer, fallback_layer, ground_truth_layer
 from ..planner.placement import measure_spread
-from ..planner.plan import Box, make_plan
+from ..planner.plan import AvoidedBox, Box, make_plan
 from ..writer import (
     AnnotationRef,
     annotation_url,
@@ -41,6 +44,9 @@ from ..writer.files import save_annotation
 from ..writer.preview import render_preview
 from ..writer.tasks import TaskOptions, TaskResult, TaskTarget, check_mag, create_tasks, existing_result, prepare_tasks, tasks_of_run
 from ..writer.upload import new_upload_id, reconcile
+from ..writer.progress import SILENT, Progress
+from ..writer.tasks import TaskOptions, TaskResult, create_tasks
+from . import review
 from .distribute import Distribution, check_available
 from .planning import TissueOptions, plan_layer
 from .run_key import job_facets, run_key
@@ -68,7 +74,8 @@ class WriteOptions:
     ``fallback_segmentation``: True for the only one, or its name), or one task per box (``tasks``); ``output`` for local
     datasets; ``preview`` PNG; ``dry_run`` writes nothing on the server; ``force_new`` ignores
     an earlier run of the same job (and marks the new annotation as a copy); ``lock_dir`` holds
-    the lock that serializes runs of the same job (default ``~/.cache/wkgt/locks``)."""
+    the lock that serializes runs of the same job (default ``~/.cache/wkgt/locks``); ``save`` the
+    plan as JSON (for ``reviewed``), ``csv`` the boxes as a table."""
 
     name: str | None = None
     dry_run: bool = False
@@ -78,13 +85,16 @@ class WriteOptions:
     preview: Path | None = None
     tasks: TaskOptions | None = None
     lock_dir: Path | None = None
+    save: Path | None = None
+    csv: Path | None = None
 
 
 @attrs.frozen
 class CreateBoxesJob:
     """A ``create-boxes`` job: what to read (``layer``, ``organization`` of a dataset given by
     name), how to plan (``plan``, ``tissue``, ``rounds``), what to write (``write``), and how
-    to spread the work (``distribution``)."""
+    to spread the work (``distribution``). With ``reviewed`` (a saved plan) nothing is planned:
+    exactly its boxes are written, once it is checked to fit the dataset."""
 
     layer: str | None = None
     organization: str | None = None
@@ -93,6 +103,7 @@ class CreateBoxesJob:
     rounds: Rounds = Rounds()
     write: WriteOptions = WriteOptions()
     distribution: Distribution = Distribution()
+    reviewed: ReviewedPlan | None = None
 
     def validate(self) -> CreateBoxesJob:
         """Refuse contradictory or invalid options before any request."""
@@ -100,8 +111,11 @@ class CreateBoxesJob:
         self.distribution.validate()
         if self.rounds.gap_nm is not None:
             check_gap_nm(self.rounds.gap_nm)
-        if self.tissue.check:
+        if self.reviewed is not None:
+            review.check_job(self.plan, self.rounds.any)
+        elif self.tissue.check:
             check_available(self.distribution.strategy)
+        review.check_files(self.write.preview, self.write.save, self.write.csv)
         return self
 
 
@@ -162,6 +176,7 @@ def create_boxes(
     job: CreateBoxesJob | PlanOptions = CreateBoxesJob(),
     *,
     connection: Connection | None = None,
+    progress: Progress | None = None,
     **keywords: Any,
 ) -> CreateBoxesResult:
     """Plan boxes for ``dataset`` (name, id, viewer URL or local path) and write them as ``job`` says.
@@ -172,16 +187,18 @@ def create_boxes(
     ``write.output`` (a ``.zip`` to upload later). Boxes go only where the coarsest mag shows
     tissue and keep clear of earlier rounds. A plan that fails ``wkgt check`` is never written.
 
-    ``connection`` defaults to ``WK_URL``/``WK_TOKEN`` (or ``./.env``). The keyword form of
-    wkgt 0.1 (``create_boxes(name, PlanOptions(...), dry_run=True, token=...)``) still works.
+    ``connection`` defaults to ``WK_URL``/``WK_TOKEN`` (or ``./.env``); ``progress`` hears of
+    every step (the CLI shows it on a terminal). The keyword form of wkgt 0.1
+    (``create_boxes(name, PlanOptions(...), dry_run=True, token=...)``) still works.
     """
     if isinstance(job, PlanOptions) or keywords:
         job, connection = _from_keywords(job, connection, keywords)
     job = job.validate()
+    progress = progress or SILENT
     connection = connection or Connection()
     ref = parse_dataset_ref(dataset, job.organization)
     if ref.local_path is not None:
-        return _local_job(ref.local_path, job)
+        return _local_job(ref.local_path, job, progress)
     write = job.write
     if write.output is not None:
         raise InvalidInput("--output is for local datasets; on a server the boxes go into a new annotation")
@@ -189,24 +206,33 @@ def create_boxes(
     if not write.dry_run:
         config.require_token()
     session = Session(config, connection.retry)
+    progress.step(f"reading dataset {ref.describe()} on {config.url}")
     session.negotiate()
-    facts = session.dataset(ref)
-    chosen = facts.layer(job.layer)
+    facts = _read_dataset(session, ref)
+    chosen = facts.layer(job.layer or (job.reviewed.layer if job.reviewed is not None else None))
     rounds = job.rounds
     gap = gap_voxels(DEFAULT_GAP_NM if rounds.gap_nm is None else rounds.gap_nm, facts.voxel_size_nm)
     fallback = fallback_layer(facts.layers, write.fallback_segmentation, f"dataset {facts.name}") if write.tasks is None else None
     ground_truth = ground_truth_layer(facts.layers, fallback)
-    # cheap checks first: everything below up to the rerun check reads no image data
-    sketch = functools.cache(lambda: sketch_plan(facts, chosen, job.plan, ground_truth))
+    preview = review.preview_request(write.preview, facts, chosen, lambda mag: remote_reader(session, facts, chosen, mag), progress)
+    # cheap checks first: everything up to the rerun check reads no image data
+    if job.reviewed is not None:
+        reviewed = review.reviewed_plan(job.reviewed, facts, chosen, ground_truth, None)
+        sketch: Callable[[], Plan] = lambda: reviewed  # noqa: E731
+    else:
+        sketch = functools.cache(lambda: sketch_plan(facts, chosen, job.plan, ground_truth))
     target: TaskTarget | None = None
     if write.tasks is not None:
+        progress.step("checking the project, the task type and who could take the tasks")
         target = prepare_tasks(session, facts, write.tasks)
         check_mag(target, sketch().mag)
     facets = job_facets(
-        job.tissue, rounds.avoid, rounds.previous, rounds.gap_nm,
+        job.tissue if job.reviewed is None else TissueOptions(check=False), rounds.avoid, rounds.previous, rounds.gap_nm,
         fallback_segmentation=fallback.name if fallback is not None else False, name=write.name,
         tasks=target.key_facet if target is not None else None,
     )  # fmt: skip
+    if job.reviewed is not None:
+        facets["plan"] = job.reviewed.digest
     key = run_key(config.url, facts, chosen, job.plan, facets)
 
     def result(plan: Plan, status: Status, annotation: AnnotationRef | None = None, **extra: Any) -> CreateBoxesResult:
@@ -214,28 +240,42 @@ def create_boxes(
             urls = tuple(annotation_url(config.url, annotation.id, box, facts.voxel_size_nm) for box in plan.boxes)
         else:
             urls = tuple(dataset_view_url(config.url, facts.name, facts.id or "", b, facts.voxel_size_nm) for b in plan.boxes)
-        if write.preview is not None and status == "exists":
-            render_preview(plan, write.preview)
+        if preview is not None and status == "exists":
+            render_preview(plan, preview)
+        review.save_csv(plan, write.csv, urls)
         return CreateBoxesResult(plan, facts, chosen.name, status, key, urls, annotation, preview=write.preview, **extra)
 
     if not write.dry_run and not write.force_new:
+        progress.step("looking for an earlier run of this job")
         if target is None and (existing := find_existing(session, key)) is not None:
             boxes = read_annotation(session, existing.id).user_boxes
             return result(with_boxes(sketch(), boxes), "exists", existing)
         if target is not None and (done := _tasks_done(session, target, key, sketch())):
             return result(done.plan, "exists", tasks=done.tasks)
-    # this job's own earlier annotations and tasks are not "previous rounds": a rerun plans the same boxes
-    avoided, notes = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key) if rounds.any else ((), ())
-    reader = remote_reader(session, facts, chosen) if job.tissue.check else None
-    plan = plan_layer(
-        facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview, avoided, gap if avoided else 0,
-        ground_truth,
-    )
+    notes: tuple[str, ...] = ()
+    if job.reviewed is not None:
+        plan = review.reviewed_plan(job.reviewed, facts, chosen, ground_truth, preview)
+    else:
+        # this job's own earlier annotations and tasks are not "previous rounds": a rerun plans the same boxes
+        avoided: tuple[AvoidedBox, ...] = ()
+        if rounds.any:
+            progress.step("reading the boxes of earlier rounds")
+            avoided, notes = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key)
+        reader = remote_reader(session, facts, chosen) if job.tissue.check else None
+        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress, job.distribution)
+        plan = plan_layer(
+            facts, chosen, job.plan, job.tissue, job.distribution, reader, preview, avoided, gap if avoided else 0,
+            ground_truth,
+        )
+    plan = review.with_local_folder_note(plan, ref)
+    review.save(plan, write.save, facts, chosen)
     if target is not None:
+        progress.step(f"{'checking' if write.dry_run else 'creating'} {len(plan.boxes)} task(s)")
         created = create_tasks(session, plan, target, run_key=key, dry_run=write.dry_run, lock_dir=write.lock_dir)
         return result(plan, created.status, tasks=created, warnings=notes)
     if write.dry_run:
         return result(plan, "dry-run", warnings=notes)
+    progress.step(f"uploading the annotation ({len(plan.boxes)} boxes)")
     written = _write_annotation(session, plan, facts, write, key, fallback)
     return result(
         plan, written.status, written.annotation, archived_duplicates=written.archived, warnings=notes + written.warnings
@@ -311,7 +351,18 @@ def _boxes_of_tasks(tasks: Any) -> tuple[Box, ...]:
     return tuple(Box(f"GT {i:0{width}d}", t.topleft, t.size) for i, t in enumerate(ordered, start=1))
 
 
-def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
+def _read_dataset(session: Session, ref: DatasetRef) -> DatasetFacts:
+    """The dataset's facts; a name not found that is a local dataset folder here says how to use it."""
+    try:
+        return session.dataset(ref)
+    except NotFound as err:
+        hint = local_folder_hint(ref)
+        if hint:
+            raise NotFound(f"{err}; {hint}") from None
+        raise
+
+
+def _local_job(path: Path, job: CreateBoxesJob, progress: Progress = SILENT) -> CreateBoxesResult:
     write = job.write
     if job.rounds.any or write.tasks is not None:
         raise InvalidInput("--avoid, --avoid-previous and --as-tasks need a dataset on a server")
@@ -319,18 +370,27 @@ def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
         raise InvalidInput("a local dataset needs --output FILE.zip for the annotation")
     if not write.dry_run and write.output is not None and write.output.suffix != ".zip":
         raise InvalidInput(f"--output must end in .zip (an annotation with a volume layer), got {write.output}")
+    progress.step(f"reading dataset {path}")
     facts = read_local_dataset(path)
     fallback = fallback_layer(facts.layers, write.fallback_segmentation, f"dataset {facts.name}")
-    chosen = facts.layer(job.layer)
-    reader = local_reader(path, chosen) if job.tissue.check else None
-    plan = plan_layer(
-        facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview,
-        ground_truth=ground_truth_layer(facts.layers, fallback),
-    )
-    key = run_key(None, facts, chosen, job.plan, job_facets(
-        job.tissue, fallback_segmentation=fallback.name if fallback is not None else False, name=write.name
-    ))
+    chosen = facts.layer(job.layer or (job.reviewed.layer if job.reviewed is not None else None))
+    ground_truth = ground_truth_layer(facts.layers, fallback)
+    preview = review.preview_request(write.preview, facts, chosen, lambda mag: local_reader(path, chosen, mag), progress)
+    facets = job_facets(
+        job.tissue if job.reviewed is None else TissueOptions(check=False),
+        fallback_segmentation=fallback.name if fallback is not None else False, name=write.name,
+    )  # fmt: skip
+    if job.reviewed is not None:
+        plan = review.reviewed_plan(job.reviewed, facts, chosen, ground_truth, preview)
+        facets["plan"] = job.reviewed.digest
+    else:
+        reader = local_reader(path, chosen) if job.tissue.check else None
+        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress, job.distribution)
+        plan = plan_layer(facts, chosen, job.plan, job.tissue, job.distribution, reader, preview, ground_truth=ground_truth)
+    key = run_key(None, facts, chosen, job.plan, facets)
+    review.save(plan, write.save, facts, chosen)
     none_urls = tuple(None for _ in plan.boxes)
+    review.save_csv(plan, write.csv, none_urls)
     if write.dry_run:
         return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls, preview=write.preview)
     assert write.output is not None  # checked before any work
@@ -338,12 +398,13 @@ def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
         plan, facts, name=write.name or default_name(facts, plan), description=describe(plan, key),
         fallback_segmentation=fallback.name if fallback is not None else False,
     )
+    progress.step(f"saving the annotation to {write.output}")
     save_annotation(annotation, write.output)
     return CreateBoxesResult(plan, facts, chosen.name, "saved", key, none_urls, output=write.output, preview=write.preview)
 
 
 _CONNECTION_KEYWORDS = {"webknossos_url": "url", "token": "token", "timeout_s": "timeout_s", "retry": "retry"}
-_WRITE_KEYWORDS = {"name", "dry_run", "force_new", "fallback_segmentation", "output", "preview"}
+_WRITE_KEYWORDS = {"name", "dry_run", "force_new", "fallback_segmentation", "output", "preview", "save", "csv"}
 _ROUNDS_KEYWORDS = {"avoid": "avoid", "avoid_previous": "previous", "gap_nm": "gap_nm"}
 
 

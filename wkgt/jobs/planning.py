@@ -93,7 +93,8 @@ def plan_boxes(
 
     try:
         plan = make_plan(
-            request, occupied=occupied, gap=gap, filter_for_box=on_tissue if tissue is not None and not skipped else None
+            request, occupied=occupied, gap=gap, filter_for_box=on_tissue if tissue is not None and not skipped else None,
+            earlier=avoided,
         )
     except InvalidInput as err:
         if tissue is None or skipped or "usable ground" not in str(err):

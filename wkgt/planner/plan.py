@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,7 +24,7 @@ from .mag_choice import choose_mag
 from .placement import CandidateFilter, Region, Spread, measure_spread, place_boxes
 from .ground_truth import GroundTruthLayer, no_common_mag, trainable_mags
 from .rules import ModelKind, RuleSet, rule_set
-from .vectors import Vec3, Vec3f, format_mag
+from .vectors import Vec3, Vec3f, format_mag, to_mag, to_mags
 
 MAX_BOXES = 20_000
 """The most boxes one run places: placement time grows faster than the count (README)."""
@@ -83,11 +84,12 @@ class PlanOptions:
     """The user's choices (all optional); sizes in voxels, lengths in nm."""
 
     model: ModelKind = ModelKind.NEURONS
-    mag: Vec3 | None = None
+    mag: Vec3 | None = attrs.field(default=None, converter=attrs.converters.optional(to_mag))
+    """The training mag: ``2``, ``"2-2-1"``, ``(2, 2, 1)`` or a ``webknossos.Mag``."""
     object_size_nm: float | None = None
     min_voxel_size_nm: float | None = None
     box_edge_nm: float | None = None
-    box_size: Vec3 | None = None
+    box_size: Vec3 | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
     count: int | None = None
     total_voxels: int | None = None
     roi: Region | None = None
@@ -102,7 +104,7 @@ class PlanOptions:
         self, voxel_size_nm: Vec3f, mags: Sequence[Vec3], bbox: Region, ground_truth: GroundTruthLayer | None = None
     ) -> PlanRequest:
         """Combine these choices with a layer's facts (and the ground-truth layer's, if known)."""
-        return PlanRequest(voxel_size_nm, tuple(mags), bbox, self, ground_truth)
+        return PlanRequest(voxel_size_nm, to_mags(mags), bbox, self, ground_truth)
 
     @property
     def rule_set(self) -> RuleSet:
@@ -155,8 +157,9 @@ class PlanOptions:
 class PlanRequest:
     """Everything the planner needs: a layer's facts (mag-1 voxels) and the user's choices."""
 
-    voxel_size_nm: Vec3f
-    mags: tuple[Vec3, ...]
+    voxel_size_nm: Vec3f = attrs.field(converter=tuple)
+    mags: tuple[Vec3, ...] = attrs.field(converter=to_mags)
+    """The layer's mags, each as :func:`~wkgt.planner.vectors.to_mag` takes it (text, tuple, ``webknossos.Mag``)."""
     bbox: Region
     options: PlanOptions = PlanOptions()
     ground_truth: GroundTruthLayer | None = None
@@ -208,6 +211,9 @@ class AvoidedBox:
     name: str
     topleft: Vec3
     size: Vec3
+    mag: str | None = None
+    """The training mag of the wkgt round that made the box (None: not made by wkgt); boxes of
+    the plan's mag count towards its total."""
 
 
 @attrs.frozen
@@ -235,6 +241,10 @@ class Plan:
     """The rule set that decided (``guide`` or ``webknossos``)."""
     mag_exclusions: tuple[str, ...] = ()
     """Why image mags were left out (the ground-truth layer does not have them)."""
+    earlier_boxes: int = 0
+    earlier_voxels: int = 0
+    """Boxes of earlier wkgt rounds at the same mag, and their voxels in that mag: one training
+    run holds them and this plan's boxes, so they count towards the total."""
 
     @property
     def mag_vec(self) -> Vec3:
@@ -259,6 +269,11 @@ class Plan:
     @property
     def total_voxels(self) -> int:
         return self.box_voxels * len(self.boxes)
+
+    @property
+    def run_total_voxels(self) -> int:
+        """This plan's voxels and those of earlier rounds at the same mag."""
+        return self.total_voxels + self.earlier_voxels
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: the stored fields plus the derived sizes and totals."""
@@ -303,8 +318,9 @@ _converter = _make_converter()
 _DEFAULT_CHOICES = _converter.unstructure(PlanOptions())
 
 
-def choose_count(box_voxels: int, request: PlanRequest) -> tuple[int, str]:
-    """How many boxes: the user's count, or the fewest reaching the total volume."""
+def choose_count(box_voxels: int, request: PlanRequest, earlier_voxels: int = 0, earlier_boxes: int = 0) -> tuple[int, str]:
+    """How many boxes: the user's count, or the fewest reaching the total volume together with
+    ``earlier_boxes`` of earlier rounds at the same mag (``earlier_voxels`` in all)."""
     rules, options = request.rules, request.options
     if options.count is not None and options.total_voxels is not None:
         raise InvalidInput("give --count or --total-voxels, not both")
@@ -315,12 +331,14 @@ def choose_count(box_voxels: int, request: PlanRequest) -> tuple[int, str]:
     target = rules.min_total_voxels if options.total_voxels is None else options.total_voxels
     if target < 1:
         raise InvalidInput(f"--total-voxels must be positive, got {target}")
-    count = math.ceil(target / box_voxels)
+    count = math.ceil(max(target - earlier_voxels, 0) / box_voxels)
     if count > MAX_BOXES:
         raise InvalidInput(
             f"{count:,} boxes of {box_voxels:,} voxels would be needed for {target:,} voxels; wkgt places at most "
             f"{MAX_BOXES:,} boxes in one run: lower --total-voxels or make the boxes larger"
         )
+    if earlier_boxes:
+        return _count_after_earlier(count, target, earlier_voxels, earlier_boxes, rules, options.total_voxels is not None)
     if options.total_voxels is not None:
         return count, f"fewest boxes reaching {target:,} voxels (--total-voxels)"
     if count < rules.min_box_count:
@@ -331,21 +349,54 @@ def choose_count(box_voxels: int, request: PlanRequest) -> tuple[int, str]:
     return count, f"fewest boxes reaching {target:,} voxels ({rules.label})"
 
 
-def count_warnings(count: int, box_voxels: int, rules: RuleSet) -> list[str]:
-    """The guide's volume and count rules, as warnings."""
-    total = count * box_voxels
+def _count_after_earlier(
+    count: int, target: int, earlier_voxels: int, earlier_boxes: int, rules: RuleSet, given_total: bool
+) -> tuple[int, str]:
+    earlier = f"the {earlier_boxes} box(es) of earlier rounds at this mag hold {earlier_voxels:,} voxels"
+    source = "--total-voxels" if given_total else rules.label
+    if not given_total and count + earlier_boxes < rules.min_box_count:
+        return rules.min_box_count - earlier_boxes, (
+            f"at least {rules.min_box_count} boxes in the training run, so the trainer can hold some back as a test set; {earlier}"
+        )
+    if count == 0:
+        return 1, f"{earlier}, {target:,} already ({source}): one more box; --count asks for more"
+    return count, f"fewest boxes reaching {target:,} voxels together with earlier rounds ({source}); {earlier}"
+
+
+def count_warnings(count: int, box_voxels: int, rules: RuleSet, earlier_voxels: int = 0, earlier_boxes: int = 0) -> list[str]:
+    """The guide's volume and count rules, as warnings, for the training run: this plan's boxes
+    and those of earlier rounds at the same mag."""
+    total = count * box_voxels + earlier_voxels
+    with_earlier = f" ({count * box_voxels:,} new + {earlier_voxels:,} in earlier rounds)" if earlier_boxes else ""
     warnings = []
     if not rules.min_total_voxels <= total <= rules.max_total_voxels:
         warnings.append(
-            f"total volume {total:,} voxels is outside the recommended "
+            f"total volume {total:,} voxels{with_earlier} is outside the recommended "
             f"{rules.min_total_voxels:,}–{rules.max_total_voxels:,}"
         )
-    if count < rules.min_box_count:
+    if count + earlier_boxes < rules.min_box_count:
+        boxes = f"{count} box(es)" + (f" and {earlier_boxes} of earlier rounds" if earlier_boxes else "")
         warnings.append(
-            f"only {count} box(es): the trainer holds some back as a test set, "
+            f"only {boxes}: the trainer holds some back as a test set, "
             f"plan at least {rules.min_box_count}"
         )
     return warnings
+
+
+_NUMBERED = re.compile(r"^(?P<prefix>.+) (?P<number>\d+)$")
+
+
+def first_number(earlier: Sequence[AvoidedBox], prefix: str) -> int:
+    """The number after the highest ``<prefix> NN`` among earlier boxes (1 if none): names
+    continue from round to round."""
+    numbers = [int(m["number"]) for box in earlier if (m := _NUMBERED.match(box.name)) and m["prefix"] == prefix]
+    return max(numbers, default=0) + 1
+
+
+def earlier_at_mag(earlier: Sequence[AvoidedBox], mag: Vec3) -> tuple[int, int]:
+    """(boxes, voxels in ``mag``) of earlier wkgt rounds trained at ``mag``."""
+    same = [box for box in earlier if box.mag is not None and box.mag == format_mag(mag)]
+    return len(same), sum(math.prod(s // m for s, m in zip(box.size, mag)) for box in same)
 
 
 def planning_region(request: PlanRequest) -> Region:
@@ -376,11 +427,14 @@ def make_plan(
     gap: int = 0,
     name_prefix: str = "GT",
     filter_for_box: Callable[[Vec3, Vec3], CandidateFilter] | None = None,
+    earlier: Sequence[AvoidedBox] = (),
 ) -> Plan:
     """Choose mag, box size and count, and place the boxes (pure; same request → same plan).
 
     ``filter_for_box(box_size_mag1, mag)`` builds the filter of candidate corners once the box
-    size is known (e.g. the tissue check, whose verdict depends on the box size).
+    size is known (e.g. the tissue check, whose verdict depends on the box size). ``earlier``
+    boxes (of earlier rounds) continue the numbering, and those of wkgt rounds at the chosen
+    mag count towards the total.
     """
     request = request.validate()
     options = request.options
@@ -411,7 +465,8 @@ def make_plan(
         rules=request.rules,
     )
     box_voxels = math.prod(size.size)
-    count, count_reason = choose_count(box_voxels, request)
+    earlier_boxes, earlier_voxels = earlier_at_mag(earlier, mag.mag)
+    count, count_reason = choose_count(box_voxels, request, earlier_voxels, earlier_boxes)
     region = planning_region(request)
     box_mag1: Vec3 = tuple(s * m for s, m in zip(size.size, mag.mag))  # type: ignore[assignment]
     candidate_filter = filter_for_box(box_mag1, mag.mag) if filter_for_box is not None else None
@@ -427,10 +482,11 @@ def make_plan(
         candidate_filter=candidate_filter,
     )
     corners = corners[np.lexsort((corners[:, 0], corners[:, 1], corners[:, 2]))]
-    width = max(2, len(str(count)))
+    start = first_number(earlier, name_prefix)
+    width = max(2, len(str(start + count - 1)))
     boxes = tuple(
         Box(f"{name_prefix} {i:0{width}d}", tuple(int(v) for v in corner), box_mag1)  # type: ignore[arg-type]
-        for i, corner in enumerate(corners, start=1)
+        for i, corner in enumerate(corners, start=start)
     )
     return Plan(
         model=options.model,
@@ -446,7 +502,9 @@ def make_plan(
         seed=options.seed,
         spread=measure_spread(corners, box_mag1, region, request.voxel_size_nm),
         boxes=boxes,
-        warnings=(*mag.warnings, *size.warnings, *count_warnings(count, box_voxels, request.rules)),
+        warnings=(*mag.warnings, *size.warnings, *count_warnings(count, box_voxels, request.rules, earlier_voxels, earlier_boxes)),
         rules=request.rules.name,
         mag_exclusions=exclusions,
+        earlier_boxes=earlier_boxes,
+        earlier_voxels=earlier_voxels,
     )

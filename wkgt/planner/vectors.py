@@ -7,7 +7,8 @@ without importing the SDK, whose import costs about a second, so ``wkgt plan`` a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ..errors import InvalidInput
 
@@ -59,6 +60,30 @@ def parse_mag(text: str) -> Vec3:
     if any(f <= 0 or f & (f - 1) for f in factors):
         raise InvalidInput(f"mag factors must be powers of two, got {text!r}")
     return factors  # type: ignore[return-value]
+
+
+def to_mag(value: Any) -> Vec3:
+    """A mag given any way the Python API accepts one: ``2``, ``"2-2-1"``, ``(2, 2, 1)`` or a
+    ``webknossos.Mag`` (anything with ``to_tuple()``); each factor a power of two."""
+    if hasattr(value, "to_tuple"):
+        value = value.to_tuple()
+    if isinstance(value, str):
+        return parse_mag(value)
+    if isinstance(value, bool) or not isinstance(value, (int, Iterable)):
+        raise InvalidInput(f"mag must be a number, text like 2-2-1, 3 numbers or a webknossos.Mag, got {value!r}")
+    factors = (value,) * 3 if isinstance(value, int) else tuple(value)
+    if len(factors) == 1:
+        factors = factors * 3
+    if len(factors) != 3 or any(isinstance(f, bool) or not isinstance(f, int) and not str(f).isdigit() for f in factors):
+        raise InvalidInput(f"mag must have 1 or 3 integer factors, got {value!r}")
+    return parse_mag("-".join(str(int(f)) for f in factors))
+
+
+def to_mags(values: Any) -> tuple[Vec3, ...]:
+    """Several mags (see :func:`to_mag`); text is a comma-separated list: ``"1,2-2-1"``."""
+    if isinstance(values, str):
+        return tuple(parse_mags(values))
+    return tuple(to_mag(v) for v in values)
 
 
 def parse_mags(text: str) -> list[Vec3]:

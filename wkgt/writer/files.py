@@ -7,6 +7,7 @@ file as it was and no temporary file behind.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -48,9 +49,10 @@ def write_atomically(path: Path, write: Callable[[Path], Any]) -> None:
         raise OSError(err.errno, err.strerror or str(err), str(path)) from None
 
 
-def save_plan(plan: Plan, path: Path) -> None:
-    """The plan as JSON (``Plan.from_json`` loads it back)."""
-    text = plan.to_json() + "\n"
+def save_plan(plan: Plan, path: Path, about: dict[str, Any] | None = None) -> None:
+    """The plan as JSON (``Plan.from_json`` loads it back), with ``about`` (e.g. the ``dataset``
+    and ``layer`` it was made for, which ``create-boxes --plan`` checks) beside its fields."""
+    text = json.dumps({**plan.to_dict(), **(about or {})}, indent=2, ensure_ascii=False) + "\n"
     write_atomically(Path(path), lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
