@@ -58,6 +58,7 @@ def main(
     task_type: Annotated[Optional[str], typer.Option(metavar="ID|SUMMARY", help="Existing task type for --as-tasks.", rich_help_panel=TASKS, show_default=False)] = None,
     instances: Annotated[int, typer.Option(help="Annotators per task.", rich_help_panel=TASKS)] = 1,
     experience: Annotated[Optional[str], typer.Option(metavar="DOMAIN=VALUE", help="Experience an annotator needs (default: task type, 0).", rich_help_panel=TASKS, show_default=False)] = None,
+    tissue_budget: o.TissueBudgetOption = None,
 ) -> None:
     """Plan boxes for a dataset and create them as named boxes in a new annotation (or as tasks)."""
     from ..client import Connection
@@ -80,7 +81,7 @@ def main(
         layer=layer,
         organization=organization,
         plan=planning.parse(),
-        tissue=TissueOptions(check=not no_tissue_check, min_tissue=min_tissue),
+        tissue=TissueOptions(check=not no_tissue_check, min_tissue=min_tissue, **_budget(tissue_budget)),
         rounds=Rounds(avoid=tuple(avoid or ()), previous=avoid_previous, gap_nm=gap_nm),
         write=WriteOptions(
             name=name,
@@ -95,6 +96,11 @@ def main(
     ).validate()
     result = create_boxes(dataset, job, connection=Connection(webknossos_url, token, timeout))
     report(result, as_json=json)
+
+
+def _budget(text: str | None) -> dict[str, int]:
+    budget = o.parse_tissue_budget(text)
+    return {} if budget is None else {"budget_bytes": budget}
 
 
 def report(result: CreateBoxesResult, *, as_json: bool) -> None:

@@ -1,7 +1,10 @@
-"""Distributing work: the cluster_tools executor a job's chunks run on (the engine the webknossos SDK uses).
+"""Distributing work: the cluster_tools executor a job's pieces run on (the engine the webknossos SDK uses).
 
-One local job scores here, chunk after chunk (no executor); more jobs or a cluster get a
-``cluster_tools`` executor: multiprocessing, Slurm, Kubernetes or Dask.
+One local job scores here, piece after piece (no executor); more jobs or a cluster get a
+``cluster_tools`` executor: multiprocessing, Slurm, Kubernetes or Dask. The jobs get their
+voxels from the parent and return codes (1 byte per voxel), so they import only numpy and
+scipy; local worker processes start once per run, warm up while the first slab is read,
+and are shut down (joined) before the run returns, on errors too.
 """
 
 from __future__ import annotations
@@ -47,7 +50,12 @@ def executor_for(distribution: Distribution) -> Iterator[Any | None]:
 
     strategy, resources = distribution.strategy, distribution.resources
     if strategy == "multiprocessing":
-        executor = cluster_tools.get_executor("multiprocessing", max_workers=distribution.jobs)
+        from cluster_tools.executors.multiprocessing_ import MultiprocessingExecutor
+
+        from ..planner.tissue import prepare_worker
+
+        # directly, not through get_executor: that first starts and stops a throw-away pool
+        executor = MultiprocessingExecutor(max_workers=distribution.jobs, start_method="spawn", initializer=prepare_worker)
     elif strategy == "sequential":
         executor = cluster_tools.get_executor("sequential")
     elif strategy == "dask":

@@ -558,6 +558,12 @@ def classify_piece(piece: ClassPiece) -> np.ndarray:
     return flat_classes(piece.codes, piece.flat_code)
 
 
+def prepare_worker() -> None:
+    """Import what the worker jobs use, once per worker process, before the first job arrives."""
+    import scipy.ndimage  # noqa: F401
+    import scipy.sparse.csgraph  # noqa: F401
+
+
 def _stream(executor: Any | None, fn: Callable[[Any], Any], items: Iterable[Any], workers: int) -> Iterator[Any]:
     """``map(fn, items)`` in order, here or on ``executor`` with a bounded number in flight."""
     if executor is None:
