@@ -59,7 +59,8 @@ def test_uint16_with_low_contrast_is_judged_relative_to_itself():
 
 def test_window_is_physically_isotropic():
     assert window_shape((10, 10, 10)) == (5, 5, 5)
-    assert window_shape((160, 160, 100)) == (3, 3, 5)
+    assert window_shape((160, 160, 100)) == (5, 5, 9)
+    assert window_shape((80, 80, 50)) == (5, 5, 9)
     assert window_shape((64, 64, 560)) == (5, 5, 1)
 
 

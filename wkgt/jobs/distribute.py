@@ -65,8 +65,22 @@ def executor_for(distribution: Distribution) -> Iterator[Any | None]:
         if resources is not None:
             kwargs["job_resources"] = dict(resources)
         executor = cluster_tools.get_executor(strategy, **kwargs)
-    with executor:
-        yield executor
+    try:
+        with executor:
+            yield executor
+    finally:
+        if strategy == "multiprocessing":
+            _stop_resource_tracker()
+
+
+def _stop_resource_tracker() -> None:
+    """multiprocessing's helper process would outlive the workers (until this process ends);
+    it is started again whenever it is needed."""
+    from multiprocessing import resource_tracker
+
+    stop = getattr(getattr(resource_tracker, "_resource_tracker", None), "_stop", None)
+    if stop is not None:
+        stop()
 
 
 def check_available(strategy: str) -> None:

@@ -7,6 +7,7 @@ executors of :mod:`wkgt.jobs.distribute`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from ..client.facts import DatasetFacts, LayerFacts
 from ..errors import InvalidInput, ServerError, WkgtError
 from ..planner.box_size import choose_box_size
 from ..planner.check import check_boxes
-from ..planner.mag_choice import choose_mag
+from ..planner.mag_choice import choose_mag, finest_first
 from ..planner.placement import Region
 from ..planner.plan import (
     AvoidedBox,
@@ -157,6 +158,14 @@ def plan_boxes(
         tissue, stored = score_tissue(
             reader, read.mag, Region(read.topleft, read.size), request.voxel_size_nm, options, distribution, box
         )
+        coarser = [m for m in finest_first(request.mags) if math.prod(m) > math.prod(read.mag)]
+        while tissue_mag is None and tissue.padding_fraction >= 1.0 and coarser and hasattr(reader, "at"):
+            empty, mag = format_mag(read.mag), coarser.pop(0)  # unwritten (not downsampled) mag: try a coarser one
+            read = attrs.evolve(read, mag=mag, reason=f"mag {empty} reads as empty (all 0), so the next coarser one")
+            more, stored_more = score_tissue(
+                reader.at(mag), mag, Region(read.topleft, read.size), request.voxel_size_nm, options, distribution, box
+            )
+            tissue, stored = more, stored + stored_more
     skipped = tissue is not None and tissue.padding_fraction >= 1.0  # nothing but 0s: no image data to judge
     tissue_map = tissue
 

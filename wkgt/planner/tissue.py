@@ -110,12 +110,16 @@ def coding_for(dtype: np.dtype | str) -> Coding:
 
 
 def window_shape(voxel_size_nm: Sequence[float], voxels: int = WINDOW_VOXELS) -> Vec3:
-    """An odd window of about ``voxels`` of the finest axis, the same physical length on each axis."""
-    finest = min(voxel_size_nm)
+    """An odd window of about ``voxels`` of the median axis, the same physical length on each
+    axis (at most ``_PACK_WINDOW`` voxels in all)."""
+    length = voxels * sorted(voxel_size_nm)[1]
     out = []
     for v in voxel_size_nm:
-        n = max(1, round(voxels * finest / v))
+        n = max(1, round(length / v))
         out.append(n if n % 2 else n + 1)
+    while math.prod(out) > _PACK_WINDOW:
+        widest = out.index(max(out))
+        out[widest] -= 2
     return tuple(out)  # type: ignore[return-value]
 
 
@@ -159,8 +163,9 @@ def _inside_counts(shape: Vec3, window: Vec3, missing_lo: Vec3, missing_hi: Vec3
     return total
 
 
+_PACK_WINDOW = 511  # count (9 bits), sum (17 bits) and sum of squares (from bit 26) of up to 511 uint8 voxels
 _UINT8_PACK = np.zeros(256, dtype=np.int64)
-_UINT8_PACK[1:255] = 1 + (np.arange(1, 255, dtype=np.int64) << 7) + (np.arange(1, 255, dtype=np.int64) ** 2 << 22)
+_UINT8_PACK[1:255] = 1 + (np.arange(1, 255, dtype=np.int64) << 9) + (np.arange(1, 255, dtype=np.int64) ** 2 << 26)
 
 
 def texture_codes(block: np.ndarray, window: Vec3, missing_lo: Vec3 = (0, 0, 0), missing_hi: Vec3 = (0, 0, 0)) -> np.ndarray:
@@ -172,14 +177,14 @@ def texture_codes(block: np.ndarray, window: Vec3, missing_lo: Vec3 = (0, 0, 0),
     h = tuple(w // 2 for w in window)
     shape: Vec3 = tuple(n - 2 * k for n, k in zip(block.shape, h))  # type: ignore[assignment]
     inside = _inside_counts(shape, window, missing_lo, missing_hi)
-    if block.dtype == np.uint8:
-        # count, sum and sum of squares packed into one int64 (7 + 15 + 41 bits): one pass per axis
+    if block.dtype == np.uint8 and math.prod(window) <= _PACK_WINDOW:
+        # count, sum and sum of squares packed into one int64: one pass per axis for all three
         packed = np.take(_UINT8_PACK, block)
         for axis, w in enumerate(window):
             packed = _box_sum(packed, axis, w)
-        count = (packed & 127).astype(np.int32)
-        total = (packed >> 7) & 32767
-        squares = packed >> 22
+        count = (packed & 511).astype(np.int32)
+        total = (packed >> 9) & (2**17 - 1)
+        squares = packed >> 26
         del packed
         spread = (count * squares - total * total).astype(np.float32)  # variance × count²
         del total, squares
