@@ -59,7 +59,7 @@ def executor_for(distribution: Distribution) -> Iterator[Any | None]:
     elif strategy == "sequential":
         executor = cluster_tools.get_executor("sequential")
     elif strategy == "dask":
-        executor = cluster_tools.get_executor("dask", job_resources=dict(resources or {}))
+        executor = DaskJobs.connect(dict(resources or {}), distribution.jobs)
     else:
         kwargs: dict[str, Any] = {"debug": False, "keep_logs": False}
         if resources is not None:
@@ -71,6 +71,36 @@ def executor_for(distribution: Distribution) -> Iterator[Any | None]:
     finally:
         if strategy == "multiprocessing":
             _stop_resource_tracker()
+
+
+class DaskJobs:
+    """Jobs on a Dask cluster through ``distributed.Client`` (at ``address``, ``$DASK_ADDRESS``, or
+    a local cluster of ``jobs`` workers). Not cluster_tools' Dask executor: that one runs each
+    job in a child process whose result must fit a pipe buffer (64 KiB) or the job never ends."""
+
+    def __init__(self, client: Any, resources: dict[str, Any]) -> None:
+        self.client = client
+        self.resources = resources or None
+
+    @classmethod
+    def connect(cls, resources: dict[str, Any], jobs: int) -> DaskJobs:
+        import os
+
+        from distributed import Client
+
+        address = resources.pop("address", None) or os.environ.get("DASK_ADDRESS")
+        if address:
+            return cls(Client(address), resources)
+        return cls(Client(n_workers=jobs, threads_per_worker=1, dashboard_address=None), resources)
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False, resources=self.resources)
+
+    def __enter__(self) -> DaskJobs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
 
 
 def _stop_resource_tracker() -> None:
