@@ -2,9 +2,9 @@
 
 One local job scores here, piece after piece (no executor); more jobs or a cluster get a
 ``cluster_tools`` executor: multiprocessing, Slurm, Kubernetes or Dask. The jobs get their
-voxels from the parent and return codes (1 byte per voxel), so they import only numpy and
-scipy; local worker processes start once per run, warm up while the first slab is read,
-and are shut down (joined) before the run returns, on errors too.
+voxels from the parent and return codes (1 byte per voxel), so they need only numpy and
+scipy; local worker processes start once per run (forked on Linux, with those loaded) and
+are shut down (joined) before the run returns, on errors too.
 """
 
 from __future__ import annotations
@@ -50,12 +50,7 @@ def executor_for(distribution: Distribution) -> Iterator[Any | None]:
 
     strategy, resources = distribution.strategy, distribution.resources
     if strategy == "multiprocessing":
-        from cluster_tools.executors.multiprocessing_ import MultiprocessingExecutor
-
-        from ..planner.tissue import prepare_worker
-
-        # directly, not through get_executor: that first starts and stops a throw-away pool
-        executor = MultiprocessingExecutor(max_workers=distribution.jobs, start_method="spawn", initializer=prepare_worker)
+        executor = _local_workers(distribution.jobs)
     elif strategy == "sequential":
         executor = cluster_tools.get_executor("sequential")
     elif strategy == "dask":
@@ -71,6 +66,25 @@ def executor_for(distribution: Distribution) -> Iterator[Any | None]:
     finally:
         if strategy == "multiprocessing":
             _stop_resource_tracker()
+
+
+def _local_workers(jobs: int) -> Any:
+    """A pool of ``jobs`` local processes, started at once. On Linux they fork from this
+    process before it reads anything (no imports to repeat: numpy and scipy are loaded
+    first); elsewhere they are spawned and import what the jobs need while the first slab is read."""
+    import sys
+
+    from cluster_tools.executors.multiprocessing_ import MultiprocessingExecutor
+
+    from ..planner.tissue import prepare_worker
+
+    # directly, not through cluster_tools.get_executor: that first starts and stops a throw-away pool
+    if sys.platform == "linux":
+        prepare_worker()
+        executor = MultiprocessingExecutor(max_workers=jobs, start_method="fork")
+        executor.submit(prepare_worker).result()  # forks every worker now, before reader threads start
+        return executor
+    return MultiprocessingExecutor(max_workers=jobs, start_method="spawn", initializer=prepare_worker)
 
 
 class DaskJobs:
