@@ -547,8 +547,11 @@ def texture_piece(piece: TexturePiece) -> TextureResult:
     if piece.projections:
         h = [w // 2 for w in piece.window]
         inner = piece.block[h[0] : piece.block.shape[0] - h[0], h[1] : piece.block.shape[1] - h[1], h[2] : piece.block.shape[2] - h[2]]
-        values = np.nan_to_num(inner.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        sum_z, sum_y = values.sum(axis=2), values.sum(axis=1)
+        if np.issubdtype(inner.dtype, np.integer):
+            sum_z, sum_y = inner.sum(axis=2, dtype=np.float64), inner.sum(axis=1, dtype=np.float64)
+        else:
+            values = np.nan_to_num(inner.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+            sum_z, sum_y = values.sum(axis=2), values.sum(axis=1)
     return TextureResult(codes, histogram, sum_z, sum_y)
 
 
@@ -561,6 +564,19 @@ class ClassPiece:
 def classify_piece(piece: ClassPiece) -> np.ndarray:
     """Worker job 2: the flat-region classes of a piece (see :func:`flat_classes`)."""
     return flat_classes(piece.codes, piece.flat_code)
+
+
+def _give_back_memory() -> None:
+    """Return freed working memory to the system (glibc keeps freed heap pages otherwise), so
+    the table does not grow on top of the previous passes' temporaries."""
+    import ctypes
+    import sys
+
+    if sys.platform == "linux":
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
 
 
 def prepare_worker() -> None:
@@ -763,6 +779,7 @@ def score_region(
         if codes_store is None or histogram is None:  # an empty grid
             return TissueMap(mag_t, grid_start, np.zeros(grid_shape, bool), 0.0, decoded, dtype.itemsize, 1.0)
         flat_code = texture_threshold_code(histogram, coding, dtype)
+        _give_back_memory()
 
         # pass 2: flat regions per piece, then joined across seams
         piece_boxes = [box for offset in grid.slabs for box in grid.pieces(offset)]
@@ -803,6 +820,7 @@ def score_region(
         background_of = _join_flat_regions(grid, piece_boxes, codes_store, spilled)
 
         # pass 3: the summed-volume table, slab by slab along the slab axis
+        _give_back_memory()
         table_dtype = table_dtype_for(box_voxels, voxels)
         stored_shape = codes_store.stored.shape
         table_stored = np.zeros(tuple(n + 1 for n in stored_shape), dtype=table_dtype)
