@@ -479,7 +479,7 @@ def choose_tissue_read(
     share = math.prod(size) / math.prod(int(s) for s in region_size)
     why = (
         f"even the coarsest mag of the region exceeds --tissue-budget {format_bytes(budget_bytes)}: "
-        f"read its centre ({share:.2%} of the region) and placed the boxes there"
+        f"read its centre ({share * 100:.2g} % of the region) and placed the boxes there"
     )
     return TissueRead(coarsest, tuple(topleft), tuple(size), why, sampled=True)  # type: ignore[arg-type]
 
@@ -828,26 +828,38 @@ def score_region(
         by_slab = collections.defaultdict(list)
         for number, (start, shape) in enumerate(piece_boxes):
             by_slab[start[grid.axis]].append(number)
-        for offset, length in grid.slabs:
-            mask = np.empty((length, *stored_shape[1:]), dtype=np.uint8)
+        def fill(offset: int, length: int) -> int:
+            """The slab's mask into its part of the table, summed over its planes' two axes."""
+            assert codes_store is not None
+            planes = table_stored[offset + 1 : offset + 1 + length, 1:, 1:]
+            other = [a for a in range(3) if a != grid.axis]
+            count = 0
             for number in by_slab[offset]:
                 start, shape = piece_boxes[number]
                 values = spilled.get(number)
                 if values is None:
                     values = codes_store.xyz[tuple(slice(s, s + n) for s, n in zip(start, shape))]
                 tissue = np.take(background_of[number], values)  # class → 1 tissue / 0 background
-                moved = np.moveaxis(tissue, grid.axis, 0)
-                other = [a for a in range(3) if a != grid.axis]
-                mask[:, start[other[0]] : start[other[0]] + shape[other[0]], start[other[1]] : start[other[1]] + shape[other[1]]] = moved
-            foreground += int(np.count_nonzero(mask))
-            planes = mask.astype(table_dtype)
-            del mask
-            for axis in (1, 2, 0):
-                np.cumsum(planes, axis=axis, out=planes)
-            planes += table_stored[offset, 1:, 1:]
-            table_stored[offset + 1 : offset + 1 + length, 1:, 1:] = planes
-            del planes
-            codes_store.release(offset, offset + length)
+                planes[:, start[other[0]] : start[other[0]] + shape[other[0]], start[other[1]] : start[other[1]] + shape[other[1]]] = np.moveaxis(tissue, grid.axis, 0)
+                count += int(np.count_nonzero(tissue))
+            _plane_sums(planes)
+            return count
+
+        # with several jobs their cores are free now: that many threads sum the slabs' planes, a few
+        # slabs ahead of the sums along the slab axis (which free the slabs' codes)
+        threads = max(1, workers if executor is not None else 1)
+        with ThreadPoolExecutor(threads, thread_name_prefix="wkgt-table") as pool:
+            ahead: collections.deque[Any] = collections.deque()
+            waiting = iter(grid.slabs)
+            for offset, length in grid.slabs:
+                while len(ahead) <= threads and (slab := next(waiting, None)) is not None:
+                    ahead.append(pool.submit(fill, *slab))
+                foreground += ahead.popleft().result()
+                planes = table_stored[offset + 1 : offset + 1 + length, 1:, 1:]
+                planes[0] += table_stored[offset, 1:, 1:]
+                for plane in range(1, length):
+                    planes[plane] += planes[plane - 1]
+                codes_store.release(offset, offset + length)
         table = np.moveaxis(table_stored, 0, grid.axis)
         padding = float(histogram[0]) / voxels if voxels else 1.0
         flat_std = coding.std_of(flat_code + 1) if flat_code >= 1 else 0.0
@@ -869,6 +881,14 @@ def score_region(
     return TissueMap(
         mag_t, grid_start, None, flat_std, decoded, dtype.itemsize, padding, maps, table=table, foreground_voxels=foreground
     )
+
+
+def _plane_sums(planes: np.ndarray) -> None:
+    """In place: inclusive prefix sums of each plane over its two axes (rows by vectorized
+    adds: faster than ``cumsum`` along a non-contiguous axis)."""
+    for row in range(1, planes.shape[1]):
+        planes[:, row] += planes[:, row - 1]
+    np.cumsum(planes, axis=2, out=planes)
 
 
 def _join_flat_regions(grid: _Grid, boxes: list[tuple[Vec3, Vec3]], store: _CodeStore, spilled: dict[int, np.ndarray]) -> list[np.ndarray]:
