@@ -585,8 +585,26 @@ def prepare_worker() -> None:
     import scipy.sparse.csgraph  # noqa: F401
 
 
-def _stream(executor: Any | None, fn: Callable[[Any], Any], items: Iterable[Any], workers: int) -> Iterator[Any]:
-    """``map(fn, items)`` in order, here or on ``executor`` with a bounded number in flight."""
+@attrs.frozen
+class _Done:
+    value: Any
+
+    def result(self) -> Any:
+        return self.value
+
+    def cancel(self) -> bool:
+        return False
+
+
+def _stream(
+    executor: Any | None,
+    fn: Callable[[Any], Any],
+    items: Iterable[Any],
+    workers: int,
+    here: Callable[[Any], Any] | None = None,
+) -> Iterator[Any]:
+    """``map(fn, items)`` in order, here or on ``executor`` with a bounded number in flight;
+    items for which ``here(item)`` answers (not ``None``) are not sent anywhere."""
     if executor is None:
         yield from map(fn, items)
         return
@@ -594,7 +612,8 @@ def _stream(executor: Any | None, fn: Callable[[Any], Any], items: Iterable[Any]
     limit = max(2, IN_FLIGHT_PER_WORKER * workers)
     try:
         for item in items:
-            pending.append(executor.submit(fn, item))
+            quick = here(item) if here is not None else None
+            pending.append(_Done(quick) if quick is not None else executor.submit(fn, item))
             while len(pending) >= limit:
                 yield pending.popleft().result()
         while pending:
@@ -602,6 +621,17 @@ def _stream(executor: Any | None, fn: Callable[[Any], Any], items: Iterable[Any]
     finally:
         for future in pending:
             future.cancel()
+
+
+def _obvious_classes(piece: ClassPiece) -> np.ndarray | None:
+    """The classes of a piece without flat voxels (all tissue) or of nothing but padding."""
+    interior = piece.codes[1:-1, 1:-1, 1:-1]
+    highest = int(interior.max()) if interior.size else 0
+    if highest == 0:
+        return np.ones(interior.shape, dtype=np.uint8)
+    if int(interior.min()) > piece.flat_code:
+        return np.zeros(interior.shape, dtype=np.uint8)
+    return None
 
 
 class _Grid:
@@ -813,7 +843,7 @@ def score_region(
                     spilled[number] = result
             waiting[:] = keep
 
-        for number, result in enumerate(_stream(executor, classify_piece, class_jobs(), workers)):
+        for number, result in enumerate(_stream(executor, classify_piece, class_jobs(), workers, _obvious_classes)):
             waiting.append((number, result))
             settle(everything=False)
         settle(everything=True)
