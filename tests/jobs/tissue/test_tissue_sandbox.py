@@ -93,11 +93,21 @@ def test_too_few_places_on_tissue_says_how_many(shared_sandbox, capsys):
         (["--jobs", "0"], "--jobs"),
         (["--distribution-strategy", "carrier-pigeon"], "--distribution-strategy"),
         (["--job-resources", "mem"], "--job-resources"),
+        (["--tissue-budget", "lots"], "--tissue-budget"),
+        (["--tissue-budget", "64MiB"], "--tissue-budget must be at least 128 MiB"),
     ],
 )
 def test_bad_tissue_options_exit_2(shared_sandbox, capsys, args, needle):
     code, _, err = run_json(capsys, create_boxes_argv(shared_sandbox, "partial_tissue", "--dry-run", *args))
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_smaller_budget_reads_a_coarser_mag(shared_sandbox, capsys):
+    code, data, err = run_json(capsys, create_boxes_argv(shared_sandbox, "partial_tissue", "--dry-run", "--json", "--count", "6", "--tissue-budget", "128MiB"))
+    assert code == 0, err
+    tissue = data["tissue"]
+    assert tissue["mag"] == COARSE and tissue["budget_bytes"] == 128 << 20 and not tissue["sampled"]
+    assert "finer mags exceed --tissue-budget 128 MiB" in tissue["mag_reason"] and min(tissue["box_fractions"]) >= 0.9
 
 
 def test_cluster_strategy_without_its_tools_fails_before_reading(shared_sandbox, capsys, monkeypatch, tmp_path):
