@@ -56,7 +56,7 @@ TEXTURE_QUANTILE = 0.9
 DEFAULT_CHUNK_VOXELS = 128
 SLAB_VOXELS = 32
 PROJECTION_LIMIT = 1 << 24  # entries per preview projection; larger grids get none
-IN_FLIGHT_PER_WORKER = 3
+IN_FLIGHT_PER_WORKER = 2
 
 Vec3 = tuple[int, int, int]
 
@@ -624,14 +624,13 @@ def _stream(
 
 
 def _obvious_classes(piece: ClassPiece) -> np.ndarray | None:
-    """The classes of a piece without flat voxels (all tissue) or of nothing but padding."""
+    """The classes of a piece whose only flat voxels are padding (no labelling needed): found
+    here rather than shipped to a job."""
     interior = piece.codes[1:-1, 1:-1, 1:-1]
-    highest = int(interior.max()) if interior.size else 0
-    if highest == 0:
-        return np.ones(interior.shape, dtype=np.uint8)
-    if int(interior.min()) > piece.flat_code:
-        return np.zeros(interior.shape, dtype=np.uint8)
-    return None
+    padding = interior == 0
+    if ((interior <= piece.flat_code) & ~padding).any():
+        return None
+    return padding.view(np.uint8)
 
 
 class _Grid:
@@ -858,34 +857,45 @@ def score_region(
         by_slab = collections.defaultdict(list)
         for number, (start, shape) in enumerate(piece_boxes):
             by_slab[start[grid.axis]].append(number)
-        def fill(offset: int, length: int) -> int:
-            """The slab's mask into its part of the table, summed over its planes' two axes."""
+        other = [a for a in range(3) if a != grid.axis]
+        threads = max(1, workers if executor is not None else 1)
+        largest = max((math.prod(shape) for _, shape in piece_boxes), default=1)
+        # scratch memory for the threads, taken here once (threads would grow their own heaps)
+        masks = [np.empty(largest, dtype=bool) for _ in range(threads)]
+        plane_size = math.prod(stored_shape[1:])
+        sums = [np.empty(plane_size, dtype=table_dtype) for _ in range(threads)]
+
+        def fill(offset: int, numbers: list[int], scratch: np.ndarray) -> int:
+            """These pieces' mask into the slab's part of the table; their tissue voxels."""
             assert codes_store is not None
-            planes = table_stored[offset + 1 : offset + 1 + length, 1:, 1:]
-            other = [a for a in range(3) if a != grid.axis]
+            planes = table_stored[offset + 1 :, 1:, 1:]
             count = 0
-            for number in by_slab[offset]:
+            for number in numbers:
                 start, shape = piece_boxes[number]
                 values = spilled.get(number)
                 if values is None:
                     values = codes_store.xyz[tuple(slice(s, s + n) for s, n in zip(start, shape))]
-                tissue = np.take(background_of[number], values)  # class → 1 tissue / 0 background
-                planes[:, start[other[0]] : start[other[0]] + shape[other[0]], start[other[1]] : start[other[1]] + shape[other[1]]] = np.moveaxis(tissue, grid.axis, 0)
+                lookup = background_of[number]
+                tissue = scratch[: values.size].reshape(values.shape)
+                if len(lookup) <= 2:  # no joined regions: all but the background is tissue
+                    np.not_equal(values, BACKGROUND, out=tissue)
+                else:
+                    tissue[...] = np.take(lookup, values)  # class → 1 tissue / 0 background
+                across = tuple(slice(start[a], start[a] + shape[a]) for a in other)
+                planes[(slice(0, shape[grid.axis]), *across)] = np.moveaxis(tissue, grid.axis, 0)
                 count += int(np.count_nonzero(tissue))
-            _plane_sums(planes)
             return count
 
-        # with several jobs their cores are free now: that many threads sum the slabs' planes, a few
-        # slabs ahead of the sums along the slab axis (which free the slabs' codes)
-        threads = max(1, workers if executor is not None else 1)
+        # with several jobs their cores are free now: threads share each slab (no slab runs ahead,
+        # so the table grows only as the codes of finished slabs are given back)
         with ThreadPoolExecutor(threads, thread_name_prefix="wkgt-table") as pool:
-            ahead: collections.deque[Any] = collections.deque()
-            waiting = iter(grid.slabs)
             for offset, length in grid.slabs:
-                while len(ahead) <= threads and (slab := next(waiting, None)) is not None:
-                    ahead.append(pool.submit(fill, *slab))
-                foreground += ahead.popleft().result()
+                numbers = by_slab[offset]
+                foreground += sum(pool.map(lambda i: fill(offset, numbers[i::threads], masks[i]), range(threads)))
                 planes = table_stored[offset + 1 : offset + 1 + length, 1:, 1:]
+                bounds = np.linspace(0, length, threads + 1).astype(int)
+                parts = [(planes[a:b], sums[i]) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
+                list(pool.map(lambda part: _plane_sums(*part), parts))
                 planes[0] += table_stored[offset, 1:, 1:]
                 for plane in range(1, length):
                     planes[plane] += planes[plane - 1]
@@ -913,12 +923,17 @@ def score_region(
     )
 
 
-def _plane_sums(planes: np.ndarray) -> None:
+def _plane_sums(planes: np.ndarray, scratch: np.ndarray) -> None:
     """In place: inclusive prefix sums of each plane over its two axes (rows by vectorized
-    adds: faster than ``cumsum`` along a non-contiguous axis)."""
+    adds: faster than ``cumsum`` along a non-contiguous axis; ``scratch`` holds a few planes)."""
     for row in range(1, planes.shape[1]):
         planes[:, row] += planes[:, row - 1]
-    np.cumsum(planes, axis=2, out=planes)
+    step = max(1, scratch.size // max(1, planes[0].size))
+    for first in range(0, planes.shape[0], step):
+        part = planes[first : first + step]
+        out = scratch[: part.size].reshape(part.shape)
+        np.cumsum(part, axis=2, out=out)
+        part[...] = out
 
 
 def _join_flat_regions(grid: _Grid, boxes: list[tuple[Vec3, Vec3]], store: _CodeStore, spilled: dict[int, np.ndarray]) -> list[np.ndarray]:
