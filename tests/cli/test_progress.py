@@ -20,7 +20,7 @@ from wkgt_sandbox import Sandbox, run_sandbox
 from ..helpers import create_boxes_argv
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
-STEPS = ("reading dataset", "reading mag 16-16-4 of color for the tissue check", "scoring tissue and placing boxes")
+STEPS = ("reading dataset", "reading mag 8-8-2 of color for the tissue check", "scoring tissue and placing boxes")
 
 
 @pytest.fixture(scope="module")
@@ -109,13 +109,14 @@ def test_the_job_reports_each_step_and_every_byte_it_reads(sandbox, tmp_path):
     result = create_boxes("l4_sample", job, connection=Connection(sandbox.url, sandbox.token), progress=recorder)
     names = [name for name, _ in recorder.steps]
     assert names[0].startswith("reading dataset 'l4_sample' on http://127.0.0.1:")
-    read = "reading mag 16-16-4 of color for the tissue check"
-    assert names[1:3] == [read, "scoring tissue and placing boxes"]
-    assert names[3].startswith("reading one slice of each of 4 boxes at mag 1")
+    read = "reading mag 8-8-2 of color for the tissue check"
+    assert names[1:4] == ["looking for an earlier run of this job", read, "scoring tissue and placing boxes"]
+    assert names[4].startswith("reading one slice of each of 4 boxes at mag 1")
     assert names[-1].startswith("uploading the annotation")
     assert result.plan.tissue is not None
-    assert dict(recorder.steps)[read] == result.plan.tissue.coarse_bytes == recorder.bytes[read] == result.plan.tissue.bytes_read
-    assert recorder.bytes[names[3]] == 4 * 89 * 89  # one uint8 slice of 89 × 89 per box
+    tissue = result.plan.tissue
+    assert dict(recorder.steps)[read] == tissue.coarse_bytes == recorder.bytes[read] == tissue.decoded_bytes
+    assert recorder.bytes[names[4]] == 4 * 89 * 89  # one uint8 slice of 89 × 89 per box
 
 
 def test_a_counting_reader_travels_to_other_processes_without_its_display():

@@ -1,4 +1,4 @@
-"""The foreground rule, the summed-volume table and chunked scoring (pure numpy, no server)."""
+"""The foreground rule, the summed-volume table, streaming scoring and the mag choice (pure numpy, no server)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 
 from wkgt.planner.tissue import (
+    WORK_BYTES,
     TissueMap,
     array_reader,
-    chunk_jobs,
+    choose_tissue_read,
     foreground_mask,
+    held_bytes_per_voxel,
+    parse_bytes,
     score_region,
     summed_volume_table,
     window_shape,
@@ -56,7 +59,8 @@ def test_uint16_with_low_contrast_is_judged_relative_to_itself():
 
 def test_window_is_physically_isotropic():
     assert window_shape((10, 10, 10)) == (5, 5, 5)
-    assert window_shape((160, 160, 100)) == (3, 3, 5)
+    assert window_shape((160, 160, 100)) == (5, 5, 9)
+    assert window_shape((80, 80, 50)) == (5, 5, 9)
     assert window_shape((64, 64, 560)) == (5, 5, 1)
 
 
@@ -92,31 +96,62 @@ def _partial(shape=(48, 40, 24)):
     return data
 
 
-@pytest.mark.parametrize("chunk", [7, 16, (20, 9, 30), 128])
-def test_chunked_scoring_reads_each_voxel_once_and_matches_away_from_seams(chunk):
-    data = _partial()
+def _with_flat_islands(shape=(64, 56, 40)):
+    """Textured tissue, black padding at high x, a flat band joining the padding, flat islands inside."""
+    data = _partial(shape)
+    data[40:44, :, :] = 90  # a flat band (resin) at the edge of the padding: background
+    data[8:20, 10:22, 8:20] = 120  # flat islands enclosed by tissue (nuclei): tissue
+    data[2:8, 26:40, 14:22] = 200
+    data[2:5, 2:50, 30:33] = 60  # a flat sheet, enclosed: tissue
+    data[0:6, 36:48, 2:10] = 80  # a flat pocket touching the region's border: background
+    return data
+
+
+@pytest.mark.parametrize(("chunk", "slab"), [(7, 4), (16, 32), ((20, 9, 30), 8), (128, 32)])
+def test_scoring_does_not_depend_on_the_chunking(chunk, slab):
+    data = _with_flat_islands()
     mag, voxel = (8, 8, 2), (10.0, 10.0, 40.0)
     region = ((0, 0, 0), tuple(n * m for n, m in zip(data.shape, mag)))
-    whole = foreground_mask(data, [v * m for v, m in zip(voxel, mag)])
-    tissue = score_region(array_reader(data), mag, *region, voxel, chunk=chunk)
+    whole = score_region(array_reader(data), mag, *region, voxel, chunk=512, slab=512)
+    tissue = score_region(array_reader(data), mag, *region, voxel, chunk=chunk, slab=slab)
     assert tissue.bytes_read == data.nbytes == tissue.coarse_bytes
-    sizes = (chunk,) * 3 if isinstance(chunk, int) else chunk
-    window = window_shape([v * m for v, m in zip(voxel, mag)])
-    away = np.ones(data.shape, bool)  # voxels farther than half a window from every seam
-    for axis, (n, c, w) in enumerate(zip(data.shape, sizes, window)):
-        position = np.arange(n) % c
-        keep = (position >= w // 2) & (position < c - w // 2) | (np.arange(n) < w // 2) | (np.arange(n) >= n - w // 2)
-        keep |= n <= c
-        away &= np.expand_dims(keep, [a for a in range(3) if a != axis])
-    assert np.array_equal(tissue.mask[away], whole[away])
-    assert (tissue.mask == whole).mean() > 0.97
-    assert 0.3 < tissue.foreground_fraction < 0.8
+    assert np.array_equal(tissue.mask, whole.mask)
+    assert tissue.foreground_voxels == whole.foreground_voxels == int(whole.mask.sum())
+    assert np.array_equal(tissue.table, whole.table)
 
 
-def test_jobs_are_cut_at_absolute_multiples_of_the_chunk():
-    jobs = chunk_jobs(None, (100, 0, 30), (200, 64, 10), (5, 5, 5), 128)
-    assert sorted({(j.start[0], j.shape[0]) for j in jobs}) == [(0, 28), (28, 128), (156, 44)]
-    assert {(j.start[2], j.shape[2]) for j in jobs} == {(0, 10)}
+def test_flat_islands_inside_tissue_are_tissue_flat_regions_reaching_padding_or_the_border_are_not():
+    data = _with_flat_islands()
+    mask = score_region(array_reader(data), (1, 1, 1), (0, 0, 0), data.shape, (10, 10, 10), chunk=16, slab=8).mask
+    assert mask[10:18, 12:20, 10:18].all() and mask[3:7, 27:39, 15:21].all() and mask[3, 3:49, 31].all()  # islands, across piece seams
+    assert not mask[41:43].any()  # the band that reaches the padding
+    assert not mask[0:3, 39:45, 4:8].any()  # the pocket that reaches the border
+    assert not mask[46:].any()  # padding
+
+
+def test_flat_region_joined_across_many_pieces_to_the_padding_is_background():
+    data = textured((60, 60, 30), seed=11)
+    data[50:] = 0
+    data[5:15, 5:15, 5:25] = 100  # an island ...
+    data[5:50, 7:13, 11:19] = 100  # ... with a flat corridor through several pieces to the padding
+    mask = score_region(array_reader(data), (1, 1, 1), (0, 0, 0), data.shape, (10, 10, 10), chunk=8, slab=4).mask
+    assert not mask[7:13, 7:13, 7:23].any() and not mask[20:45, 9:11, 13:17].any()
+    data[42:50, 7:13, 11:19] = textured((8, 6, 8), seed=12)  # cut the corridor: now an enclosed island
+    mask = score_region(array_reader(data), (1, 1, 1), (0, 0, 0), data.shape, (10, 10, 10), chunk=8, slab=4).mask
+    assert mask[7:13, 7:13, 7:23].all() and mask[20:38, 9:11, 13:17].all()
+
+
+def test_sixteen_bit_tables_score_boxes_exactly():
+    rng = np.random.default_rng(8)
+    mask = rng.random((60, 50, 40)) < 0.7
+    table = summed_volume_table(mask, np.uint16)
+    assert table.dtype == np.uint16 and int(table[-1, -1, -1]) != int(mask.sum())  # wrapped
+    tissue = TissueMap((2, 2, 2), (0, 0, 0), None, table=table, foreground_voxels=int(mask.sum()))
+    corners = rng.integers(-4, 60, (300, 3))
+    size = (14, 10, 12)
+    exact = TissueMap((2, 2, 2), (0, 0, 0), mask)
+    assert np.allclose(tissue.fractions(corners, size), exact.fractions(corners, size), atol=1e-12)
+    assert np.array_equal(tissue.mask, mask)
 
 
 def test_region_not_aligned_to_the_coarse_mag_reads_the_covering_voxels():
@@ -126,15 +161,47 @@ def test_region_not_aligned_to_the_coarse_mag_reads_the_covering_voxels():
     assert tissue.bytes_read == tissue.coarse_bytes == 14 * 16 * 11
 
 
-def test_scoring_runs_through_a_cluster_tools_executor():
-    import cluster_tools
+@pytest.mark.parametrize("strategy", ["multiprocessing", "sequential"])
+def test_scoring_runs_through_a_cluster_tools_executor(strategy):
+    from wkgt.jobs.distribute import Distribution, executor_for
 
-    data = _partial()
-    args = (array_reader(data), (8, 8, 2), (0, 0, 0), (384, 320, 48), (10.0, 10.0, 40.0))
-    alone = score_region(*args, chunk=16)
-    with cluster_tools.get_executor("multiprocessing", max_workers=2) as executor:
-        spread = score_region(*args, chunk=16, executor=executor)
-    assert np.array_equal(alone.mask, spread.mask) and alone.bytes_read == spread.bytes_read
+    data = _with_flat_islands()
+    args = (array_reader(data), (8, 8, 2), (0, 0, 0), (512, 448, 80), (10.0, 10.0, 40.0))
+    alone = score_region(*args, chunk=16, slab=8)
+    with executor_for(Distribution(jobs=2, strategy=strategy)) as executor:
+        assert executor is not None
+        spread = score_region(*args, chunk=16, slab=8, executor=executor, workers=2)
+    assert np.array_equal(alone.table, spread.table) and alone.bytes_read == spread.bytes_read
+    assert alone.projections.keys() == spread.projections.keys() and all(
+        np.allclose(alone.projections[k], spread.projections[k]) for k in alone.projections
+    )
+
+
+def test_the_mag_read_is_where_a_box_spans_about_eight_voxels_within_the_budget():
+    mags = [(1, 1, 1), (2, 2, 1), (4, 4, 1), (8, 8, 2), (16, 16, 4)]
+    box = (100, 100, 40)
+    region = ((0, 0, 0), (2048, 2048, 512))
+    read = choose_tissue_read(mags, box, *region, 1, 1 << 30)
+    assert read.mag == (8, 8, 2) and not read.sampled and "12.5×12.5×20" in read.reason
+    tight = choose_tissue_read(mags, box, (0, 0, 0), (4096, 4096, 1024), 1, 256 << 20)
+    assert tight.mag == (16, 16, 4) and "exceed --tissue-budget" in tight.reason and not tight.sampled
+
+
+def test_a_region_too_large_for_the_budget_at_any_mag_reads_a_part_that_fits():
+    mags = [(1, 1, 1), (2, 2, 1), (4, 4, 1), (8, 8, 2), (16, 16, 4)]
+    huge = (1_000_000, 1_000_000, 100_000)  # 10¹⁷ voxels
+    read = choose_tissue_read(mags, (100, 100, 40), (0, 0, 0), huge, 1, 1 << 30)
+    assert read.sampled and read.mag == (16, 16, 4)
+    assert read.voxels * held_bytes_per_voxel(1) <= (1 << 30) and read.voxels > 0.5 * ((1 << 30) - WORK_BYTES) / 4
+    assert all(0 <= t and t + s <= h for t, s, h in zip(read.topleft, read.size, huge))
+    assert abs(read.topleft[0] + read.size[0] / 2 - huge[0] / 2) < 16  # the centre
+    assert "centre" in read.reason
+
+
+def test_bytes_parse():
+    assert parse_bytes("1GiB") == 1 << 30 and parse_bytes("512M") == 512 << 20 and parse_bytes("2e9") == 2_000_000_000
+    with pytest.raises(ValueError):
+        parse_bytes("lots")
 
 
 def test_float_layers_treat_zero_and_nan_as_padding():

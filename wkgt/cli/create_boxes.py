@@ -81,6 +81,7 @@ def main(
     quiet: o.QuietOption = False,
     margin_alias: o.MarginAliasOption = None,
     instances_alias: Annotated[Optional[int], typer.Option("--instances", hidden=True)] = None,
+    tissue_budget: o.TissueBudgetOption = None,
 ) -> None:
     """Plan boxes for a dataset and create them as named boxes in a new annotation (or as tasks).
 
@@ -113,7 +114,7 @@ def main(
         layer=layer,
         organization=organization,
         plan=planning.parse(),
-        tissue=TissueOptions(check=not no_tissue_check, min_tissue=min_tissue),
+        tissue=TissueOptions(check=not no_tissue_check, min_tissue=min_tissue, **_budget(tissue_budget)),
         rounds=Rounds(avoid=tuple(avoid or ()), previous=avoid_previous, gap_nm=gap_nm),
         write=WriteOptions(
             name=o.check_name(name),
@@ -140,6 +141,11 @@ def main(
             f"{summary_line(result)}, but printing the result failed ({err.strerror or err}); "
             "a rerun of the same job reports it as existing"
         ) from None
+
+
+def _budget(text: str | None) -> dict[str, int]:
+    budget = o.parse_tissue_budget(text)
+    return {} if budget is None else {"budget_bytes": budget}
 
 
 def report(result: CreateBoxesResult, *, as_json: bool, saved: Sequence[tuple[str, Path | None]] = ()) -> None:

@@ -237,6 +237,14 @@ JobResourcesOption = Annotated[
         rich_help_panel=TISSUE, show_default=False,
     ),
 ]
+TissueBudgetOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--tissue-budget", metavar="BYTES",
+        help="Memory the tissue check may use, e.g. 1GiB (default); it picks the mag to read by it.",
+        rich_help_panel=TISSUE, show_default=False,
+    ),
+]
 AvoidOption = Annotated[
     Optional[list[str]],
     typer.Option("--avoid", metavar="ANNOTATION", help="Keep clear of this annotation's boxes (id or URL; repeatable).", rich_help_panel=ROUNDS, show_default=False),
@@ -253,6 +261,18 @@ PreviewOption = Annotated[
     Optional[Path],
     typer.Option("--preview", metavar="FILE.png", help="Draw the plan (top and side views, scale bar) into a PNG.", rich_help_panel=OUTPUT, show_default=False),
 ]
+
+
+def parse_tissue_budget(text: str | None) -> int | None:
+    """``"1GiB"``, ``"512M"`` → bytes; ``None`` keeps the default."""
+    if text is None:
+        return None
+    from ..planner.tissue import parse_bytes
+
+    try:
+        return parse_bytes(text)
+    except ValueError:
+        raise InvalidInput(f"--tissue-budget expects a size such as 1GiB or 512M, got {text!r}") from None
 
 
 def parse_job_resources(text: str | None) -> dict[str, object] | None:

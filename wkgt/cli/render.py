@@ -60,7 +60,8 @@ def plan_summary(plan: Plan) -> Table:
                 if t.checked
                 else f"not checked: mag {t.mag} holds no image data over the region; "
             )
-            + f"read {t.bytes_read:,} bytes ({ratio:.2f}× the mag over the region)",
+            + f"read {t.bytes_read:,} bytes ({ratio:.2f}× the mag over the region; {t.decoded_bytes:,} decoded)"
+            + (f"; {t.mag_reason}" if t.mag_reason else ""),
         )
     if plan.avoided:
         annotations = sorted({box.annotation for box in plan.avoided})

@@ -44,6 +44,7 @@ class Session:
         self._wk = webknossos()
         self.api_version: int | None = None
         self._me: Any | None = None
+        self._datastores: dict[str, str] = {}  # dataset id → datastore URL, from reads already made
 
     @contextmanager
     def context(self) -> Iterator[None]:
@@ -203,6 +204,7 @@ class Session:
             api_dataset = self.read(f"reading dataset {ref.describe()}", lambda: self.api().dataset_info(dataset_id=dataset_id))
         except NotFound:
             raise NotFound(f"no dataset with id {dataset_id} on {self.config.url} (or not readable with this token)") from None
+        self._datastores[api_dataset.id] = api_dataset.data_store.url
         source = api_dataset.data_source
         if not hasattr(source, "data_layers"):
             status = getattr(source, "status", "unusable")
@@ -243,6 +245,12 @@ class Session:
             number += 1
             if len(items) < page_size or (total is not None and seen >= total):
                 return
+    def datastore_url(self, dataset_id: str) -> str:
+        """The URL of the datastore serving a dataset: known from :meth:`dataset`, else 1 request."""
+        if dataset_id not in self._datastores:
+            info = self.read(f"reading dataset {dataset_id}", lambda: self.api().dataset_info(dataset_id=dataset_id))
+            self._datastores[dataset_id] = info.data_store.url
+        return self._datastores[dataset_id]
 
     def annotations(self) -> list[Any]:
         """Every annotation this token can list (``annotations/readable``: one's own and those

@@ -262,7 +262,7 @@ def create_boxes(
             progress.step("reading the boxes of earlier rounds")
             avoided, notes = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key)
         reader = remote_reader(session, facts, chosen) if job.tissue.check else None
-        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress, job.distribution)
+        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress, job.distribution, job.tissue)
         plan = plan_layer(
             facts, chosen, job.plan, job.tissue, job.distribution, reader, preview, avoided, gap if avoided else 0,
             ground_truth,
@@ -385,7 +385,7 @@ def _local_job(path: Path, job: CreateBoxesJob, progress: Progress = SILENT) -> 
         facets["plan"] = job.reviewed.digest
     else:
         reader = local_reader(path, chosen) if job.tissue.check else None
-        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress, job.distribution)
+        reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress, job.distribution, job.tissue)
         plan = plan_layer(facts, chosen, job.plan, job.tissue, job.distribution, reader, preview, ground_truth=ground_truth)
     key = run_key(None, facts, chosen, job.plan, facets)
     review.save(plan, write.save, facts, chosen)

@@ -1,7 +1,10 @@
-"""Distributing work: the cluster_tools executor a job's chunks run on (the engine the webknossos SDK uses).
+"""Distributing work: the cluster_tools executor a job's pieces run on (the engine the webknossos SDK uses).
 
-One local job scores here, chunk after chunk (no executor); more jobs or a cluster get a
-``cluster_tools`` executor: multiprocessing, Slurm, Kubernetes or Dask.
+One local job scores here, piece after piece (no executor); more jobs or a cluster get a
+``cluster_tools`` executor: multiprocessing, Slurm, Kubernetes or Dask. The jobs get their
+voxels from the parent and return codes (1 byte per voxel), so they need only numpy and
+scipy; local worker processes start once per run (forked on Linux, with those loaded) and
+are shut down (joined) before the run returns, on errors too.
 """
 
 from __future__ import annotations
@@ -71,18 +74,81 @@ def _executor(distribution: Distribution) -> Iterator[Any]:
 
     strategy, resources = distribution.strategy, distribution.resources
     if strategy == "multiprocessing":
-        executor = cluster_tools.get_executor("multiprocessing", max_workers=distribution.jobs)
+        executor = _local_workers(distribution.jobs)
     elif strategy == "sequential":
         executor = cluster_tools.get_executor("sequential")
     elif strategy == "dask":
-        executor = cluster_tools.get_executor("dask", job_resources=dict(resources or {}))
+        executor = DaskJobs.connect(dict(resources or {}), distribution.jobs)
     else:
         kwargs: dict[str, Any] = {"debug": False, "keep_logs": False}
         if resources is not None:
             kwargs["job_resources"] = dict(resources)
         executor = cluster_tools.get_executor(strategy, **kwargs)
-    with executor:
-        yield executor
+    try:
+        with executor:
+            yield executor
+    finally:
+        if strategy == "multiprocessing":
+            _stop_resource_tracker()
+
+
+def _local_workers(jobs: int) -> Any:
+    """A pool of ``jobs`` local processes, started at once. On Linux they fork from this
+    process before it reads anything (no imports to repeat: numpy and scipy are loaded
+    first); elsewhere they are spawned and import what the jobs need while the first slab is read."""
+    import sys
+
+    from cluster_tools.executors.multiprocessing_ import MultiprocessingExecutor
+
+    from ..planner.tissue import prepare_worker
+
+    # directly, not through cluster_tools.get_executor: that first starts and stops a throw-away pool
+    if sys.platform == "linux":
+        prepare_worker()
+        executor = MultiprocessingExecutor(max_workers=jobs, start_method="fork")
+        executor.submit(prepare_worker).result()  # forks every worker now, before reader threads start
+        return executor
+    return MultiprocessingExecutor(max_workers=jobs, start_method="spawn", initializer=prepare_worker)
+
+
+class DaskJobs:
+    """Jobs on a Dask cluster through ``distributed.Client`` (at ``address``, ``$DASK_ADDRESS``, or
+    a local cluster of ``jobs`` workers). Not cluster_tools' Dask executor: that one runs each
+    job in a child process whose result must fit a pipe buffer (64 KiB) or the job never ends."""
+
+    def __init__(self, client: Any, resources: dict[str, Any]) -> None:
+        self.client = client
+        self.resources = resources or None
+
+    @classmethod
+    def connect(cls, resources: dict[str, Any], jobs: int) -> DaskJobs:
+        import os
+
+        from distributed import Client
+
+        address = resources.pop("address", None) or os.environ.get("DASK_ADDRESS")
+        if address:
+            return cls(Client(address), resources)
+        return cls(Client(n_workers=jobs, threads_per_worker=1, dashboard_address=None), resources)
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False, resources=self.resources)
+
+    def __enter__(self) -> DaskJobs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+
+def _stop_resource_tracker() -> None:
+    """multiprocessing's helper process would outlive the workers (until this process ends);
+    it is started again whenever it is needed."""
+    from multiprocessing import resource_tracker
+
+    stop = getattr(getattr(resource_tracker, "_resource_tracker", None), "_stop", None)
+    if stop is not None:
+        stop()
 
 
 def check_available(strategy: str) -> None:

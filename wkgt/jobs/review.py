@@ -21,17 +21,16 @@ from ..client.dataset_ref import DatasetRef, local_folder_hint
 from ..client.facts import DatasetFacts, LayerFacts
 from ..errors import InvalidInput
 from ..planner.ground_truth import GroundTruthLayer
-from ..planner.mag_choice import coarsest_mag
 from ..planner.plan import Plan, PlanOptions, planning_region
 from ..planner.reviewed import ReviewedPlan, check_fits
-from ..planner.tissue import coarse_grid
+from ..planner.tissue import choose_tissue_read, coarse_grid
 from ..planner.vectors import Vec3, format_mag
 from ..writer.boxes_csv import save_boxes_csv
 from ..writer.files import save_plan
 from ..writer.preview import PreviewRequest, check_preview_path, render_preview
 from ..writer.progress import CountingReader, Progress
 from .distribute import Distribution
-from .planning import checked
+from .planning import TissueOptions, box_size_mag1, checked, itemsize_of
 
 
 def check_job(options: PlanOptions, avoids: bool) -> None:
@@ -100,6 +99,7 @@ def counting(
     ground_truth: GroundTruthLayer | None,
     progress: Progress,
     distribution: Distribution = Distribution(),
+    tissue: TissueOptions = TissueOptions(),
 ) -> Any | None:
     """The tissue check's reader, reporting bytes read out of the coarse mag over the planning
     region; the next step ("placing boxes") begins when all of it was read. Chunks read by other
@@ -107,23 +107,23 @@ def counting(
     if reader is None:
         progress.step("placing boxes")
         return None
-    mag = coarsest_mag(layer.mags)
+    try:
+        request = options.request(facts.voxel_size_nm, layer.mags, layer.bbox, ground_truth)
+        region = planning_region(request)
+        box = box_size_mag1(request)
+    except InvalidInput:  # planning says so, with its own words
+        return reader
+    itemsize = itemsize_of(layer.dtype)
+    read = choose_tissue_read(request.mags, box, region.topleft, region.size, itemsize, tissue.budget_bytes)
+    mag = read.mag
     if not distribution.local_and_single:
         progress.step(
             f"reading mag {format_mag(mag)} of {layer.name} for the tissue check and placing boxes "
             f"({distribution.jobs} {distribution.strategy} job(s))"
         )
         return reader
-    try:
-        region = planning_region(options.request(facts.voxel_size_nm, layer.mags, layer.bbox, ground_truth))
-    except InvalidInput:  # planning says so, with its own words
-        return reader
-    _, shape = coarse_grid(region.topleft, region.size, mag)
+    _, shape = coarse_grid(read.topleft, read.size, mag)
     voxels = math.prod(shape)
-    try:
-        itemsize = np.dtype(layer.dtype).itemsize
-    except TypeError:
-        itemsize = 1
     progress.step(f"reading mag {format_mag(mag)} of {layer.name} for the tissue check", total=voxels * itemsize)
     return CountingReader(reader, progress, voxels, then="scoring tissue and placing boxes")
 

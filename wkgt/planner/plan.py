@@ -192,7 +192,8 @@ class PlanRequest:
 
 @attrs.frozen
 class TissueReport:
-    """How the boxes were kept on tissue: the coarse mag read, what it cost, what it showed."""
+    """How the boxes were kept on tissue: the mag read and why, what it cost (``bytes_read`` from
+    storage, ``decoded_bytes`` as arrays, ``coarse_bytes`` the mag over the region), what it showed."""
 
     mag: str
     bytes_read: int
@@ -201,6 +202,10 @@ class TissueReport:
     min_tissue: float
     box_fractions: tuple[float, ...] = ()
     checked: bool = True
+    decoded_bytes: int = 0
+    mag_reason: str = ""
+    budget_bytes: int = 0
+    sampled: bool = False
 
 
 @attrs.frozen

@@ -1,39 +1,48 @@
-"""Where the tissue is: a foreground mask of the coarsest mag and box scoring (pure numpy/scipy).
+"""Where the tissue is: a foreground mask of one mag and box scoring (pure numpy/scipy).
 
-The foreground rule (one coarse voxel at a time, with a window ``w`` of about five coarse
-voxels, physically isotropic):
+The foreground rule (one voxel of the scored mag at a time, with a window ``w`` of about
+five voxels, physically isotropic):
 
 1. **Padding.** A voxel is *saturated* when it holds the dtype's extreme value (0 or the
    maximum: black or white padding, unwritten chunks; for float layers exact 0 and NaN).
    A voxel is padding when at least half of its window is saturated, so an isolated black
    membrane voxel inside tissue stays tissue and the edge of a black area is clean.
 2. **Texture.** The local standard deviation of the *unsaturated* voxels of the window
-   (normalized convolution: padding does not fake texture at a tissue edge). Tissue keeps
-   membranes, organelles and nuclei at any mag; resin, vessel lumen and empty slices are
-   flat once downsampled, because downsampling averages their noise away.
-3. **Threshold.** A voxel is flat when its texture is at most ``RELATIVE_TEXTURE`` (0.25) of
-   the ``TEXTURE_QUANTILE`` (90th percentile) texture of all non-padding voxels of the region,
-   and never above half an intensity step of an integer dtype (so constant data is flat).
-   Relative, because contrast differs by orders of magnitude between datasets and dtypes.
+   (normalized convolution: padding does not fake texture at a tissue edge). Windows are
+   cut at the border of the scored grid, never at a chunk seam (chunks are read with a halo).
+3. **Flat.** A voxel is flat when its texture is at most ``RELATIVE_TEXTURE`` (0.25) of the
+   ``TEXTURE_QUANTILE`` (90th percentile) texture of all non-padding voxels, and never above
+   half an intensity step of an integer dtype (constant data is flat). The percentile comes
+   from a streaming histogram of log-binned textures (``Coding``: 2.5 % bins for uint8).
+4. **Background** is padding and every flat region connected (6-connectivity) to padding or
+   to the border of the scored region: resin around the sample, empty slices. Flat islands
+   enclosed by textured tissue — nuclei, somata, myelin, vessel lumen — are tissue, since a
+   model must learn them too.
 
-``foreground = not padding and not flat``. A candidate box's foreground fraction is read off
-a summed-volume table of the mask: trilinear interpolation of the table is the exact integral
-of the piecewise-constant mask, so boxes that cover coarse voxels partly are scored exactly,
-and a candidate costs 64 table look-ups (8 corners, each interpolated from 8 entries),
-whatever the box size.
+A candidate box's foreground fraction is read off a summed-volume table of the mask:
+trilinear interpolation of the table is the exact integral of the piecewise-constant mask,
+so boxes that cover voxels partly are scored exactly. The table may be held modulo 2¹⁶
+(``uint16``): box counts are differences of table entries, exact as long as a box covers
+fewer than 65,536 voxels of the scored mag (the job picks the dtype from the box size).
 
-Scoring works in chunks of the coarse grid (cut at multiples of 128 coarse voxels, so at
-storage-chunk borders), each read once and filtered by a separate job (any executor with
-``map_to_futures``, e.g. ``cluster_tools.get_executor``). There is no halo: a window at a
-seam holds only its own chunk's voxels, as at the region's border, so every voxel is read
-exactly once; the result does not depend on the number of jobs, only on the chunk size.
+Scoring streams the grid in slabs along its longest axis (``SLAB_VOXELS`` thick, cut at
+absolute multiples so no storage chunk is read twice); the slab before and after supply
+the halo, so the result does not depend on the chunking. Each slab is cut into pieces
+(``DEFAULT_CHUNK_VOXELS`` across) that an executor (any with ``submit``, e.g. a
+``cluster_tools`` executor) turns into texture codes, then into flat-region classes; the
+parent joins the flat regions across seams and builds the table slab by slab. Peak memory
+is about one byte per voxel for the codes plus the table (2 bytes per voxel for uint16);
+workers get and return 1 byte per voxel (uint8 data).
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
-from collections.abc import Callable, Iterator, Sequence
+import mmap
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import attrs
@@ -45,29 +54,72 @@ SATURATED_SHARE = 0.5
 RELATIVE_TEXTURE = 0.25
 TEXTURE_QUANTILE = 0.9
 DEFAULT_CHUNK_VOXELS = 128
+SLAB_VOXELS = 32
+PROJECTION_LIMIT = 1 << 24  # entries per preview projection; larger grids get none
+IN_FLIGHT_PER_WORKER = 2
 
 Vec3 = tuple[int, int, int]
 
 
 class Reader(Protocol):
-    """Reads the coarse mag: ``reader(start, size)`` in coarse voxels → (x, y, z) array.
-
-    Must be picklable to run in other processes or on a cluster.
-    """
+    """Reads the scored mag: ``reader(start, size)`` in voxels of that mag → (x, y, z) array."""
 
     def __call__(self, start: Vec3, size: Vec3) -> np.ndarray: ...
+
+
+# -- the texture coding ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class Coding:
+    """Log-binned texture codes: 0 padding, 1 below ``2**log_min``, then ``steps`` codes per octave."""
+
+    dtype: str
+    steps: float
+    log_min: float
+
+    @property
+    def top(self) -> int:
+        return int(np.iinfo(self.dtype).max)
+
+    def encode(self, log2_std: np.ndarray) -> np.ndarray:
+        """Codes of finite float32 log2 textures (changes ``log2_std`` in place)."""
+        log2_std *= np.float32(self.steps)
+        log2_std += np.float32(2 - self.log_min * self.steps)
+        np.clip(log2_std, 1, self.top, out=log2_std)
+        return log2_std.astype(self.dtype)  # truncation is floor for values ≥ 1
+
+    def code_of(self, std: float) -> int:
+        if std < 2.0**self.log_min:
+            return 1
+        return int(min(self.top, math.floor((math.log2(std) - self.log_min) * self.steps) + 2))
+
+    def std_of(self, code: int) -> float:
+        """The texture a code stands for (its bin's geometric middle; 0 for code 1)."""
+        return 0.0 if code <= 1 else 2.0 ** (self.log_min + (code - 1.5) / self.steps)
+
+
+def coding_for(dtype: np.dtype | str) -> Coding:
+    """uint8 layers: 1-byte codes (textures 0.25–128, 28 bins per octave); others: 2-byte codes."""
+    if np.dtype(dtype) == np.uint8:
+        return Coding("uint8", 28.0, -2.0)
+    return Coding("uint16", 1024.0, -30.0)
 
 
 # -- the mask rule ------------------------------------------------------------------------
 
 
 def window_shape(voxel_size_nm: Sequence[float], voxels: int = WINDOW_VOXELS) -> Vec3:
-    """An odd window of about ``voxels`` of the finest axis, the same physical length on each axis."""
-    finest = min(voxel_size_nm)
+    """An odd window of about ``voxels`` of the median axis, the same physical length on each
+    axis (at most ``_PACK_WINDOW`` voxels in all)."""
+    length = voxels * sorted(voxel_size_nm)[1]
     out = []
     for v in voxel_size_nm:
-        n = max(1, round(voxels * finest / v))
+        n = max(1, round(length / v))
         out.append(n if n % 2 else n + 1)
+    while math.prod(out) > _PACK_WINDOW:
+        widest = out.index(max(out))
+        out[widest] -= 2
     return tuple(out)  # type: ignore[return-value]
 
 
@@ -85,66 +137,152 @@ def flat_floor(dtype: np.dtype) -> float:
     return 0.5 if np.issubdtype(np.dtype(dtype), np.integer) else 0.0
 
 
-def local_texture(data: np.ndarray, window: Vec3) -> np.ndarray:
-    """Local standard deviation of unsaturated voxels; NaN where the voxel is padding.
+def _box_sum(a: np.ndarray, axis: int, w: int) -> np.ndarray:
+    """Sums over windows of ``w`` along ``axis`` ("valid": the output is ``w - 1`` shorter)."""
+    if w == 1:
+        return a
+    n = a.shape[axis] - w + 1
 
-    The filters treat everything outside ``data`` as missing (not as zeros): at the border
-    of the array the statistics are those of the voxels that are there.
+    def shifted(k: int) -> np.ndarray:
+        return a[tuple(slice(k, k + n) if i == axis else slice(None) for i in range(a.ndim))]
+
+    out = shifted(0) + shifted(1)
+    for k in range(2, w):
+        out += shifted(k)
+    return out
+
+
+def _inside_counts(shape: Vec3, window: Vec3, missing_lo: Vec3, missing_hi: Vec3) -> np.ndarray:
+    """Voxels of each window that lie inside the scored grid (a product of 1-D counts)."""
+    total = np.ones((1, 1, 1), dtype=np.int32)
+    for axis, (n, w, lo, hi) in enumerate(zip(shape, window, missing_lo, missing_hi)):
+        position = np.arange(n)
+        outside = np.maximum(0, lo - position) + np.maximum(0, hi - (n - 1 - position))
+        counts = (w - outside).astype(np.int32)
+        total = total * counts.reshape([-1 if i == axis else 1 for i in range(3)])
+    return total
+
+
+_PACK_WINDOW = 511  # count (9 bits), sum (17 bits) and sum of squares (from bit 26) of up to 511 uint8 voxels
+_UINT8_PACK = np.zeros(256, dtype=np.int64)
+_UINT8_PACK[1:255] = 1 + (np.arange(1, 255, dtype=np.int64) << 9) + (np.arange(1, 255, dtype=np.int64) ** 2 << 26)
+
+
+def texture_codes(block: np.ndarray, window: Vec3, missing_lo: Vec3 = (0, 0, 0), missing_hi: Vec3 = (0, 0, 0)) -> np.ndarray:
+    """Texture codes (see :class:`Coding`) of the interior of ``block``, which carries a halo of
+    ``window // 2`` voxels on every side; ``missing_lo/hi`` of those halo layers lie outside
+    the grid (zero-filled) and count neither as data nor as window.
     """
-    from scipy import ndimage  # on first use: keeps ``wkgt --help`` quick
+    coding = coding_for(block.dtype)
+    h = tuple(w // 2 for w in window)
+    shape: Vec3 = tuple(n - 2 * k for n, k in zip(block.shape, h))  # type: ignore[assignment]
+    inside = _inside_counts(shape, window, missing_lo, missing_hi)
+    if block.dtype == np.uint8 and math.prod(window) <= _PACK_WINDOW:
+        # count, sum and sum of squares packed into one int64: one pass per axis for all three
+        packed = np.take(_UINT8_PACK, block)
+        for axis, w in enumerate(window):
+            packed = _box_sum(packed, axis, w)
+        count = (packed & 511).astype(np.int32)
+        total = (packed >> 9) & (2**17 - 1)
+        squares = packed >> 26
+        del packed
+        spread = (count * squares - total * total).astype(np.float32)  # variance × count²
+        del total, squares
+        scale = np.maximum(count, 1).astype(np.float32)
+        scale *= scale
+        spread /= scale
+        del scale
+        log2_std = np.log2(np.maximum(spread, np.float32(2.0**-60), out=spread), out=spread)
+        log2_std *= np.float32(0.5)
+    else:
+        lo, hi = saturation_limits(block.dtype)
+        values = block.astype(np.float64)
+        if np.issubdtype(block.dtype, np.integer):
+            saturated = (values <= lo) | (values >= hi)
+        else:
+            saturated = (values == 0) | ~np.isfinite(values)
+        values[saturated] = 0.0
+        sums = [(~saturated).astype(np.float64), values, values * values]
+        del values, saturated
+        for axis, w in enumerate(window):
+            sums = [_box_sum(s, axis, w) for s in sums]
+        count = np.rint(sums[0]).astype(np.int32)
+        safe = np.maximum(sums[0], 1.0)
+        mean = sums[1] / safe
+        variance = np.maximum(sums[2] / safe - mean * mean, 0.0)
+        log2_std = (0.5 * np.log2(np.maximum(variance, 2.0**-200))).astype(np.float32)
+    codes = coding.encode(log2_std)
+    codes[2 * count < inside] = 0  # padding: at least half of the window saturated
+    return codes
 
-    lo, hi = saturation_limits(data.dtype)
-    values = data.astype(np.float64)
-    if np.issubdtype(data.dtype, np.integer):
-        saturated = (values <= lo) | (values >= hi)
-    else:  # float layers: exact 0 (unwritten) and NaN/inf are padding
-        saturated = (values == 0) | ~np.isfinite(values)
-    if saturated.all():  # nothing but padding (e.g. unwritten chunks): no filtering needed
-        return np.full(data.shape, np.nan, dtype=np.float32)
-    ok = (~saturated).astype(np.float64)
-    values = np.where(saturated, 0.0, values)
 
-    def mean(a: np.ndarray) -> np.ndarray:
-        return ndimage.uniform_filter(a, size=window, mode="constant", cval=0.0)
-
-    inside = np.ones(1)  # the share of the window inside the array: a product of 1-D shares
-    for axis, (n, w) in enumerate(zip(data.shape, window)):
-        share = ndimage.uniform_filter1d(np.ones(n), size=w, mode="constant", cval=0.0)
-        inside = np.multiply.outer(inside, share) if axis else share
-    count = mean(ok)
-    safe = np.maximum(count, 1e-12)
-    m1 = mean(values) / safe
-    m2 = mean(values * values) / safe
-    texture = np.sqrt(np.maximum(m2 - m1 * m1, 0.0)).astype(np.float32)
-    padding = count < (1 - SATURATED_SHARE) * inside + 1e-9
-    texture[padding] = np.nan
-    return texture
+def texture_threshold_code(histogram: np.ndarray, coding: Coding, dtype: np.dtype | str) -> int:
+    """The highest flat code: ``RELATIVE_TEXTURE`` × the ``TEXTURE_QUANTILE`` texture (with a floor)."""
+    counts = np.asarray(histogram[1:], dtype=np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        return coding.code_of(flat_floor(dtype))
+    quantile_code = 1 + int(np.searchsorted(np.cumsum(counts), TEXTURE_QUANTILE * total))
+    threshold = max(RELATIVE_TEXTURE * coding.std_of(quantile_code), flat_floor(dtype))
+    return coding.code_of(threshold)
 
 
-def texture_threshold(texture: np.ndarray, dtype: np.dtype) -> float:
-    """``RELATIVE_TEXTURE`` × the ``TEXTURE_QUANTILE`` of the non-padding texture (with a floor)."""
-    values = texture[np.isfinite(texture)]
-    relative = RELATIVE_TEXTURE * float(np.quantile(values, TEXTURE_QUANTILE)) if values.size else 0.0
-    return max(relative, flat_floor(dtype))
+# -- flat regions: which belong to the background --------------------------------------------
+
+TISSUE, BACKGROUND = 0, 1
 
 
-def mask_from_texture(texture: np.ndarray, threshold: float) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(texture) & (texture > threshold)
+def flat_classes(codes: np.ndarray, flat_code: int) -> np.ndarray:
+    """Classes of the interior of ``codes`` (which has a 1-voxel halo; 0 outside the grid).
 
+    0: tissue (textured, or flat and enclosed by tissue within this piece); 1: background
+    (flat and touching padding, inside or in the halo, or the grid's border); k ≥ 2: a flat
+    region that touches a flat neighbour across the piece's border, to be joined there.
+    """
+    from scipy import ndimage
 
-def foreground_mask(data: np.ndarray, voxel_size_nm: Sequence[float] = (1.0, 1.0, 1.0)) -> np.ndarray:
-    """The foreground (tissue) mask of a whole (x, y, z) array of the coarse mag."""
-    texture = local_texture(data, window_shape(voxel_size_nm))
-    return mask_from_texture(texture, texture_threshold(texture, data.dtype))
+    interior = codes[1:-1, 1:-1, 1:-1]
+    flat = interior <= flat_code
+    if not flat.any():
+        return np.zeros(interior.shape, dtype=np.uint8)
+    padding = interior == 0
+    if not (flat & ~padding).any():  # every flat voxel is padding: all of it background
+        return padding.astype(np.uint8)
+    labels, n = ndimage.label(flat)
+    background = np.zeros(n + 1, dtype=bool)
+    joined = np.zeros(n + 1, dtype=bool)
+    background[labels[padding]] = True
+    for axis in range(3):
+        for inner, outer in ((0, 0), (-1, -1)):
+            face = np.take(labels, inner, axis=axis)
+            halo = np.take(codes, outer, axis=axis)[1:-1, 1:-1]
+            touching = face > 0
+            background[face[touching & (halo == 0)]] = True
+            joined[face[touching & (halo > 0) & (halo <= flat_code)]] = True
+    background[0] = False
+    joined &= ~background
+    n_joined = int(joined.sum())
+    dtype = np.uint8 if n_joined <= 253 else np.uint16 if n_joined <= 65533 else np.uint32
+    lookup = np.zeros(n + 1, dtype=dtype)
+    lookup[background] = BACKGROUND
+    lookup[joined] = np.arange(2, 2 + n_joined, dtype=dtype)
+    return np.take(lookup, labels)
 
 
 # -- summed-volume table -------------------------------------------------------------------
 
 
-def summed_volume_table(mask: np.ndarray) -> np.ndarray:
-    """``S[i, j, k]`` = number of foreground voxels in ``mask[:i, :j, :k]`` (shape + 1 per axis)."""
-    dtype = np.uint32 if mask.size < 2**32 else np.uint64  # half the memory of int64 for any real coarse mag
+def table_dtype_for(box_voxels: Sequence[float] | None, grid_voxels: int) -> np.dtype:
+    """uint16 when a box covers fewer than 2¹⁶ voxels (counts taken modulo 2¹⁶ stay exact)."""
+    if box_voxels is not None and math.prod(math.ceil(b) + 2 for b in box_voxels) < 2**16:
+        return np.dtype(np.uint16)
+    return np.dtype(np.uint32 if grid_voxels < 2**32 else np.uint64)
+
+
+def summed_volume_table(mask: np.ndarray, dtype: np.dtype | type | None = None) -> np.ndarray:
+    """``S[i, j, k]`` = number of foreground voxels in ``mask[:i, :j, :k]`` (shape + 1 per axis),
+    modulo the range of ``dtype``."""
+    dtype = np.dtype(dtype or table_dtype_for(None, mask.size))
     table = np.zeros(tuple(n + 1 for n in mask.shape), dtype=dtype)
     inner = table[1:, 1:, 1:]
     np.cumsum(mask, axis=0, dtype=dtype, out=inner)
@@ -153,30 +291,40 @@ def summed_volume_table(mask: np.ndarray) -> np.ndarray:
     return table
 
 
-def _integral(table: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """The mask's integral from the origin to each (fractional) point: trilinear in the table."""
-    shape = np.asarray(table.shape) - 1
-    p = np.clip(points, 0, shape)
-    base = np.minimum(np.floor(p).astype(np.int64), np.maximum(shape - 1, 0))
-    t = p - base
-    out = np.zeros(len(points))
-    for dx, dy, dz in itertools.product((0, 1), repeat=3):
-        weight = (
-            (t[:, 0] if dx else 1 - t[:, 0]) * (t[:, 1] if dy else 1 - t[:, 1]) * (t[:, 2] if dz else 1 - t[:, 2])
-        )
-        index = np.minimum(base + (dx, dy, dz), shape)
-        out += weight * table[index[:, 0], index[:, 1], index[:, 2]].astype(np.float64)
-    return out
+def _axis_terms(lo: np.ndarray, hi: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per box, 4 table indices and 3 weights along one axis: the integral over ``[lo, hi)`` is
+    1 × count[i1, i2) + w1 × count[i0, i1) + w2 × count[i2, i3) (all counts non-negative)."""
+    lo = np.clip(lo, 0, n)
+    hi = np.clip(hi, lo, n)
+    base_lo = np.minimum(np.floor(lo).astype(np.int64), max(n - 1, 0))
+    base_hi = np.minimum(np.floor(hi).astype(np.int64), max(n - 1, 0))
+    t_lo, t_hi = lo - base_lo, hi - base_hi
+    same = base_hi <= base_lo
+    i0 = base_lo
+    i1 = base_lo + 1
+    i2 = np.where(same, i1, base_hi)
+    i3 = np.where(same, i1, base_hi + 1)
+    indices = np.minimum(np.stack([i0, i1, i2, i3], axis=1), n)
+    weights = np.stack(
+        [np.where(same, 0.0, 1.0), np.where(same, t_hi - t_lo, 1.0 - t_lo), np.where(same, 0.0, t_hi)], axis=1
+    )
+    return indices, weights
 
 
 def box_sums(table: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Foreground volume (in voxels, fractional) of boxes ``[lo, hi)`` given in voxel units."""
-    total = np.zeros(len(lo))
-    for corner in itertools.product((0, 1), repeat=3):
-        point = np.where(np.asarray(corner, dtype=bool), hi, lo)
-        sign = (-1) ** (3 - sum(corner))
-        total += sign * _integral(table, point)
-    return total
+    lo = np.asarray(lo, dtype=np.float64).reshape(-1, 3)
+    hi = np.asarray(hi, dtype=np.float64).reshape(-1, 3)
+    shape = np.asarray(table.shape) - 1
+    terms = [_axis_terms(lo[:, a], hi[:, a], int(shape[a])) for a in range(3)]
+    (ix, wx), (iy, wy), (iz, wz) = terms
+    values = table[ix[:, :, None, None], iy[:, None, :, None], iz[:, None, None, :]]  # (n, 4, 4, 4)
+    for axis in (1, 2, 3):  # count[a, b) = S[b] - S[a], modulo the table's range
+        a = np.take(values, [1, 0, 2], axis=axis)
+        b = np.take(values, [2, 1, 3], axis=axis)
+        values = b - a
+    counts = values.astype(np.float64)
+    return np.einsum("nijk,ni,nj,nk->n", counts, wx, wy, wz)
 
 
 # -- the tissue map ------------------------------------------------------------------------
@@ -184,33 +332,58 @@ def box_sums(table: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 @attrs.frozen(eq=False)
 class TissueMap:
-    """The foreground mask of the coarse mag over a region, and box scoring on it.
+    """The foreground mask of the scored mag over a region, and box scoring on it.
 
-    ``origin`` is the coarse-voxel index of ``mask[0, 0, 0]``; coarse voxel ``i`` covers
-    mag-1 voxels ``[i·mag, (i+1)·mag)``.
+    ``origin`` is the voxel index (in the scored mag) of ``mask[0, 0, 0]``; voxel ``i`` covers
+    mag-1 voxels ``[i·mag, (i+1)·mag)``. Built from a ``mask`` (tests, benchmarks) or from a
+    summed-volume ``table`` (the streaming scorer; the mask is then derived on demand).
     """
 
     mag: Vec3
     origin: Vec3
-    mask: np.ndarray
+    _mask: np.ndarray | None = None
     threshold: float = 0.0
     bytes_read: int = 0
     itemsize: int = 1
     padding_fraction: float = 0.0
     projections: dict[str, np.ndarray] = attrs.field(factory=dict)
-    table: np.ndarray = attrs.field(init=False)
+    table: np.ndarray = None  # type: ignore[assignment]
+    foreground_voxels: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "table", summed_volume_table(self.mask))
+        if self.table is None:
+            assert self._mask is not None, "a TissueMap needs a mask or a table"
+            object.__setattr__(self, "table", summed_volume_table(self._mask))
+        if self.foreground_voxels is None:
+            total = int(self._mask.sum()) if self._mask is not None else 0
+            object.__setattr__(self, "foreground_voxels", total)
+
+    @property
+    def shape(self) -> Vec3:
+        return tuple(int(n) - 1 for n in self.table.shape)  # type: ignore[return-value]
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The foreground mask (derived from the table when not kept: for tests and small maps)."""
+        if self._mask is not None:
+            return self._mask
+        values = self.table
+        for axis in range(3):
+            values = np.diff(values, axis=axis)
+        return values.astype(bool)
+
+    @property
+    def voxels(self) -> int:
+        return math.prod(self.shape)
 
     @property
     def foreground_fraction(self) -> float:
-        return float(self.mask.mean()) if self.mask.size else 0.0
+        return float(self.foreground_voxels or 0) / self.voxels if self.voxels else 0.0
 
     @property
     def coarse_bytes(self) -> int:
-        """Bytes of the coarse grid the map covers: the size of the coarse mag over the region."""
-        return int(np.prod(self.mask.shape)) * self.itemsize
+        """Bytes of the scored grid: the size of the scored mag over the region."""
+        return self.voxels * self.itemsize
 
     def fractions(self, corners: np.ndarray, box_size_mag1: Sequence[int]) -> np.ndarray:
         """Foreground fraction of each box (top-left ``corners`` (n, 3) and size in mag-1 voxels)."""
@@ -219,7 +392,12 @@ class TissueMap:
         lo = corners / mag - np.asarray(self.origin)
         hi = lo + np.asarray(box_size_mag1, dtype=np.float64) / mag
         volume = np.prod(hi - lo, axis=1)
-        return np.clip(box_sums(self.table, lo, hi) / volume, 0.0, 1.0)
+        out = np.empty(len(corners))
+        step = 65536  # bounded temporaries: 64 table entries per box
+        for start in range(0, len(corners), step):
+            part = slice(start, start + step)
+            out[part] = box_sums(self.table, lo[part], hi[part]) / volume[part]
+        return np.clip(out, 0.0, 1.0)
 
     def candidate_filter(self, box_size_mag1: Sequence[int], min_tissue: float = DEFAULT_MIN_TISSUE) -> Callable[[np.ndarray], np.ndarray]:
         """The planner's ``candidate_filter``: corners whose box is at least ``min_tissue`` foreground."""
@@ -232,36 +410,108 @@ class TissueMap:
         return usable
 
 
-# -- chunked scoring -----------------------------------------------------------------------
+# -- which mag to read ----------------------------------------------------------------------
+
+BOX_SPAN_VOXELS = 8
+WORK_BYTES = 96 << 20  # slabs, pieces in flight and their temporaries, whatever the grid
+
+
+@attrs.frozen
+class TissueRead:
+    """What the tissue check reads: a mag over a region (mag-1 voxels), and why."""
+
+    mag: Vec3
+    topleft: Vec3
+    size: Vec3
+    reason: str
+    sampled: bool = False
+
+    @property
+    def voxels(self) -> int:
+        _, shape = coarse_grid(self.topleft, self.size, self.mag)
+        return math.prod(shape)
+
+
+def held_bytes_per_voxel(itemsize: int) -> int:
+    """Memory the scorer holds per voxel at its peak: the codes and a 16-bit table (+2 spare)."""
+    return (1 if itemsize == 1 else 2) + 2 + 1
+
+
+def choose_tissue_read(
+    mags: Sequence[Vec3],
+    box_size_mag1: Sequence[int],
+    region_topleft: Sequence[int],
+    region_size: Sequence[int],
+    itemsize: int,
+    budget_bytes: int,
+) -> TissueRead:
+    """The mag at which a box spans about ``BOX_SPAN_VOXELS`` (8–16) voxels on its shortest axis,
+    or a coarser one when that does not fit ``budget_bytes``; if not even the coarsest mag of the
+    whole region fits, the largest centred part of the region that does (``sampled``)."""
+    per_voxel = held_bytes_per_voxel(itemsize)
+    allowed = max(0, budget_bytes - WORK_BYTES) // per_voxel
+    ordered = sorted(set(tuple(int(v) for v in m) for m in mags), key=lambda m: (math.prod(m), max(m)))
+
+    def voxels(mag: Vec3) -> int:
+        return math.prod(coarse_grid(region_topleft, region_size, mag)[1])
+
+    spanning = [m for m in ordered if all(b / f >= BOX_SPAN_VOXELS for b, f in zip(box_size_mag1, m))]
+    preferred = spanning[-1] if spanning else ordered[0]
+    start = ordered.index(preferred)
+    for mag in ordered[start:]:
+        if voxels(mag) <= allowed:
+            span = "×".join(f"{b / f:.3g}" for b, f in zip(box_size_mag1, mag))
+            why = "a box spans " + span + " voxels there"
+            if mag != preferred:
+                why += f" (finer mags exceed --tissue-budget {format_bytes(budget_bytes)})"
+            return TissueRead(mag, tuple(region_topleft), tuple(region_size), why)  # type: ignore[arg-type]
+    coarsest = ordered[-1]
+    size = list(int(s) for s in region_size)
+    floor_size = [min(int(s), 4 * int(b)) for s, b in zip(region_size, box_size_mag1)]
+    while math.prod(coarse_grid(region_topleft, size, coarsest)[1]) > allowed:
+        shrinkable = [i for i in range(3) if size[i] > floor_size[i]]
+        if not shrinkable:
+            break
+        axis = max(shrinkable, key=lambda i: size[i] * 1.0)
+        size[axis] = max(floor_size[axis], int(size[axis] * 0.9))
+    topleft = [int(t) + (int(s) - n) // 2 for t, s, n in zip(region_topleft, region_size, size)]
+    topleft = [t - t % f for t, f in zip(topleft, coarsest)]
+    share = math.prod(size) / math.prod(int(s) for s in region_size)
+    why = (
+        f"even the coarsest mag of the region exceeds --tissue-budget {format_bytes(budget_bytes)}: "
+        f"read its centre ({share * 100:.2g} % of the region) and placed the boxes there"
+    )
+    return TissueRead(coarsest, tuple(topleft), tuple(size), why, sampled=True)  # type: ignore[arg-type]
+
+
+def format_bytes(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} B"
+
+
+def parse_bytes(text: str) -> int:
+    """``"1GiB"``, ``"512M"``, ``"2e9"`` → bytes (K/M/G/T: powers of 1024)."""
+    cleaned = text.strip().upper().replace(" ", "").removesuffix("IB").removesuffix("B")
+    factor = 1
+    if cleaned and cleaned[-1] in "KMGT":
+        factor = 1024 ** ("KMGT".index(cleaned[-1]) + 1)
+        cleaned = cleaned[:-1]
+    value = float(cleaned)
+    if not value > 0:
+        raise ValueError(text)
+    return int(value * factor)
+
+
+# -- streaming scoring -----------------------------------------------------------------------
 
 
 def coarse_grid(region_topleft: Sequence[int], region_size: Sequence[int], mag: Sequence[int]) -> tuple[Vec3, Vec3]:
-    """The coarse voxels (start, shape) that cover a mag-1 region."""
+    """The voxels of ``mag`` (start, shape) that cover a mag-1 region."""
     start = [int(t) // int(m) for t, m in zip(region_topleft, mag)]
     end = [-(-(int(t) + int(s)) // int(m)) for t, s, m in zip(region_topleft, region_size, mag)]
     return tuple(start), tuple(e - s for s, e in zip(start, end))  # type: ignore[return-value]
-
-
-@attrs.frozen
-class ChunkJob:
-    """One chunk of the coarse grid to read and filter (picklable)."""
-
-    reader: Any
-    grid_start: Vec3
-    grid_shape: Vec3
-    start: Vec3  # chunk start, relative to grid_start
-    shape: Vec3
-    window: Vec3
-
-
-@attrs.frozen
-class ChunkResult:
-    start: Vec3
-    texture: np.ndarray
-    sum_z: np.ndarray  # (x, y) intensity sums of the chunk interior along z
-    sum_y: np.ndarray  # (x, z) intensity sums along y
-    bytes_read: int
-    dtype: str
 
 
 def _cuts(start: int, length: int, chunk: int) -> list[tuple[int, int]]:
@@ -270,36 +520,197 @@ def _cuts(start: int, length: int, chunk: int) -> list[tuple[int, int]]:
     return [(a - start, b - a) for a, b in itertools.pairwise(edges) if b > a]
 
 
-def chunk_jobs(reader: Reader, grid_start: Vec3, grid_shape: Vec3, window: Vec3, chunk: int | Sequence[int] = DEFAULT_CHUNK_VOXELS) -> list[ChunkJob]:
-    """Jobs cut at absolute multiples of ``chunk`` coarse voxels: with a multiple of the storage
-    chunk size (32), no two jobs read the same storage chunk."""
-    sizes = (chunk,) * 3 if isinstance(chunk, int) else tuple(chunk)
-    pieces = [_cuts(int(s), int(n), max(1, int(c))) for s, n, c in zip(grid_start, grid_shape, sizes)]
-    return [
-        ChunkJob(reader, grid_start, grid_shape, (x[0], y[0], z[0]), (x[1], y[1], z[1]), window)
-        for x, y, z in itertools.product(*pieces)
-    ]
+@attrs.frozen(eq=False)
+class TexturePiece:
+    """A block (interior + full halo, zero-filled outside the grid) to turn into texture codes."""
+
+    block: np.ndarray
+    window: Vec3
+    missing_lo: Vec3
+    missing_hi: Vec3
+    projections: bool
 
 
-def score_chunk(job: ChunkJob) -> ChunkResult:
-    """Read one chunk (no halo: every voxel is read once) and compute its texture.
-
-    At a seam between chunks the window holds only this chunk's voxels, exactly as at the
-    region's border (normalized convolution), so each chunk is judged on its own data.
-    """
-    absolute = tuple(int(a + b) for a, b in zip(job.grid_start, job.start))
-    data = np.asarray(job.reader(absolute, job.shape))
-    texture = local_texture(data, job.window)
-    values = np.nan_to_num(data.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    return ChunkResult(job.start, texture, values.sum(axis=2), values.sum(axis=1), int(data.nbytes), str(data.dtype))
+@attrs.frozen(eq=False)
+class TextureResult:
+    codes: np.ndarray
+    histogram: np.ndarray
+    sum_z: np.ndarray | None
+    sum_y: np.ndarray | None
 
 
-def _run(jobs: list[ChunkJob], executor: Any | None) -> Iterator[ChunkResult]:
+def texture_piece(piece: TexturePiece) -> TextureResult:
+    """Worker job 1: texture codes of a piece, their histogram and the image projections."""
+    codes = texture_codes(piece.block, piece.window, piece.missing_lo, piece.missing_hi)
+    histogram = np.bincount(codes.ravel(), minlength=coding_for(piece.block.dtype).top + 1)
+    sum_z = sum_y = None
+    if piece.projections:
+        h = [w // 2 for w in piece.window]
+        inner = piece.block[h[0] : piece.block.shape[0] - h[0], h[1] : piece.block.shape[1] - h[1], h[2] : piece.block.shape[2] - h[2]]
+        if np.issubdtype(inner.dtype, np.integer):
+            sum_z, sum_y = inner.sum(axis=2, dtype=np.float64), inner.sum(axis=1, dtype=np.float64)
+        else:
+            values = np.nan_to_num(inner.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+            sum_z, sum_y = values.sum(axis=2), values.sum(axis=1)
+    return TextureResult(codes, histogram, sum_z, sum_y)
+
+
+@attrs.frozen(eq=False)
+class ClassPiece:
+    codes: np.ndarray  # interior + 1-voxel halo, 0 outside the grid
+    flat_code: int
+
+
+def classify_piece(piece: ClassPiece) -> np.ndarray:
+    """Worker job 2: the flat-region classes of a piece (see :func:`flat_classes`)."""
+    return flat_classes(piece.codes, piece.flat_code)
+
+
+def _give_back_memory() -> None:
+    """Return freed working memory to the system (glibc keeps freed heap pages otherwise), so
+    the table does not grow on top of the previous passes' temporaries."""
+    import ctypes
+    import sys
+
+    if sys.platform == "linux":
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+
+def prepare_worker() -> None:
+    """Import what the worker jobs use, once per worker process, before the first job arrives."""
+    import scipy.ndimage  # noqa: F401
+    import scipy.sparse.csgraph  # noqa: F401
+
+
+@attrs.frozen
+class _Done:
+    value: Any
+
+    def result(self) -> Any:
+        return self.value
+
+    def cancel(self) -> bool:
+        return False
+
+
+def _stream(
+    executor: Any | None,
+    fn: Callable[[Any], Any],
+    items: Iterable[Any],
+    workers: int,
+    here: Callable[[Any], Any] | None = None,
+) -> Iterator[Any]:
+    """``map(fn, items)`` in order, here or on ``executor`` with a bounded number in flight;
+    items for which ``here(item)`` answers (not ``None``) are not sent anywhere."""
     if executor is None:
-        yield from map(score_chunk, jobs)
-    else:
-        for future in executor.map_to_futures(score_chunk, jobs):
-            yield future.result()
+        yield from map(fn, items)
+        return
+    pending: collections.deque[Any] = collections.deque()
+    limit = max(2, IN_FLIGHT_PER_WORKER * workers)
+    try:
+        for item in items:
+            quick = here(item) if here is not None else None
+            pending.append(_Done(quick) if quick is not None else executor.submit(fn, item))
+            while len(pending) >= limit:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _obvious_classes(piece: ClassPiece) -> np.ndarray | None:
+    """The classes of a piece whose only flat voxels are padding (no labelling needed): found
+    here rather than shipped to a job."""
+    interior = piece.codes[1:-1, 1:-1, 1:-1]
+    padding = interior == 0
+    if ((interior <= piece.flat_code) & ~padding).any():
+        return None
+    return padding.view(np.uint8)
+
+
+class _Grid:
+    """The scored grid: slabs along its longest axis, pieces across, and the codes store."""
+
+    def __init__(self, grid_start: Vec3, grid_shape: Vec3, chunk: Vec3, slab: int, halo: Vec3) -> None:
+        self.start, self.shape, self.halo = grid_start, grid_shape, halo
+        self.axis = int(np.argmax(grid_shape))
+        others = [a for a in range(3) if a != self.axis]
+        self.others = others
+        self.slabs = _cuts(grid_start[self.axis], grid_shape[self.axis], slab)
+        self.across = [_cuts(grid_start[a], grid_shape[a], chunk[a]) for a in others]
+
+    def pieces(self, slab: tuple[int, int]) -> list[tuple[Vec3, Vec3]]:
+        """(start, shape) relative to the grid of the pieces of one slab."""
+        out = []
+        for (o1, n1), (o2, n2) in itertools.product(*self.across):
+            start, shape = [0, 0, 0], [0, 0, 0]
+            start[self.axis], shape[self.axis] = slab
+            start[self.others[0]], shape[self.others[0]] = o1, n1
+            start[self.others[1]], shape[self.others[1]] = o2, n2
+            out.append((tuple(start), tuple(shape)))
+        return out  # type: ignore[return-value]
+
+
+def _slab_box(grid: _Grid, offset: int, length: int) -> tuple[Vec3, Vec3]:
+    start, shape = [0, 0, 0], list(grid.shape)
+    start[grid.axis], shape[grid.axis] = offset, length
+    return tuple(start), tuple(shape)  # type: ignore[return-value]
+
+
+def _padded(
+    source: np.ndarray | Sequence[tuple[np.ndarray, Sequence[int]]],
+    source_start: Sequence[int],
+    start: Sequence[int],
+    shape: Sequence[int],
+    fill: int = 0,
+) -> np.ndarray:
+    """``shape`` voxels from ``start`` (grid coordinates) out of ``source`` (which begins at
+    ``source_start``; or several (array, start) sources), ``fill`` where no source has data."""
+    sources = [(source, source_start)] if isinstance(source, np.ndarray) else list(source)
+    out = np.full(tuple(shape), fill, dtype=sources[0][0].dtype)
+    for array, origin in sources:
+        lo = [max(s, o) for s, o in zip(start, origin)]
+        hi = [min(s + n, o + m) for s, n, o, m in zip(start, shape, origin, array.shape)]
+        if all(h > low for low, h in zip(lo, hi)):
+            dst = tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, start))
+            src = tuple(slice(a - o, b - o) for a, b, o in zip(lo, hi, origin))
+            out[dst] = array[src]
+    return out
+
+
+class _CodeStore:
+    """One code per voxel in an anonymous mapping, slab axis first, so finished slabs give
+    their memory back (``MADV_DONTNEED``) while the table grows."""
+
+    def __init__(self, shape: Vec3, axis: int, dtype: str) -> None:
+        self.axis = axis
+        order = [axis] + [a for a in range(3) if a != axis]
+        stored = tuple(shape[a] for a in order)
+        size = max(1, math.prod(stored) * np.dtype(dtype).itemsize)
+        self._map = mmap.mmap(-1, size)
+        flat = np.frombuffer(self._map, dtype=dtype, count=math.prod(stored))
+        self.stored = flat.reshape(stored)
+        self.xyz = np.moveaxis(self.stored, 0, axis)  # a view in (x, y, z) order
+
+    def release(self, lo: int, hi: int) -> None:
+        """Give back the pages of slab planes ``[lo, hi)`` (their codes are no longer needed)."""
+        plane = self.stored[0].nbytes if self.stored.size else 0
+        first = -(-(lo * plane) // mmap.PAGESIZE) * mmap.PAGESIZE
+        last = (hi * plane) // mmap.PAGESIZE * mmap.PAGESIZE
+        if last > first and hasattr(self._map, "madvise"):
+            self._map.madvise(mmap.MADV_DONTNEED, first, last - first)
+
+    def close(self) -> None:
+        del self.stored, self.xyz
+        try:
+            self._map.close()
+        except BufferError:  # a view still alive somewhere: the mapping goes with it
+            pass
 
 
 def score_region(
@@ -310,43 +721,284 @@ def score_region(
     voxel_size_nm: Sequence[float],
     *,
     executor: Any | None = None,
+    workers: int = 1,
     chunk: int | Sequence[int] = DEFAULT_CHUNK_VOXELS,
+    slab: int = SLAB_VOXELS,
+    box_voxels: Sequence[float] | None = None,
 ) -> TissueMap:
-    """Read the coarse mag ``mag`` over a mag-1 region in chunks and build its :class:`TissueMap`.
+    """Read ``mag`` over a mag-1 region slab by slab and build its :class:`TissueMap`.
 
-    ``voxel_size_nm`` is the mag-1 voxel size. Chunks run on ``executor`` (e.g.
-    ``cluster_tools.get_executor("multiprocessing", max_workers=4)``) or here, one by one.
+    ``voxel_size_nm`` is the mag-1 voxel size. Pieces run on ``executor`` (anything with
+    ``submit``, e.g. ``cluster_tools.get_executor("multiprocessing", max_workers=2)``, with
+    ``workers`` jobs at once) or here. ``box_voxels`` (a box's size in voxels of ``mag``)
+    lets the table be 16-bit. Reads happen here, one slab ahead of the work.
     """
     mag_t: Vec3 = tuple(int(m) for m in mag)  # type: ignore[assignment]
     grid_start, grid_shape = coarse_grid(region_topleft, region_size, mag_t)
     window = window_shape([v * m for v, m in zip(voxel_size_nm, mag_t)])
-    jobs = chunk_jobs(reader, grid_start, grid_shape, window, chunk)
-    texture = np.empty(grid_shape, dtype=np.float32)
-    sum_z = np.zeros(grid_shape[:2])
-    sum_y = np.zeros((grid_shape[0], grid_shape[2]))
-    bytes_read = 0
-    dtype = "uint8"
-    for result in _run(jobs, executor):
-        s, n = result.start, result.texture.shape
-        texture[s[0] : s[0] + n[0], s[1] : s[1] + n[1], s[2] : s[2] + n[2]] = result.texture
-        sum_z[s[0] : s[0] + n[0], s[1] : s[1] + n[1]] += result.sum_z
-        sum_y[s[0] : s[0] + n[0], s[2] : s[2] + n[2]] += result.sum_y
-        bytes_read += result.bytes_read
-        dtype = result.dtype
-    threshold = texture_threshold(texture, np.dtype(dtype))
-    mask = mask_from_texture(texture, threshold)
-    projections = {
-        "image_xy": sum_z / max(grid_shape[2], 1),
-        "image_xz": sum_y / max(grid_shape[1], 1),
-        "mask_xy": mask.mean(axis=2),
-        "mask_xz": mask.mean(axis=1),
-    }
-    padding = float(np.isnan(texture).mean()) if texture.size else 1.0
-    return TissueMap(mag_t, grid_start, mask, threshold, bytes_read, np.dtype(dtype).itemsize, padding, projections)
+    halo: Vec3 = tuple(w // 2 for w in window)  # type: ignore[assignment]
+    sizes = (chunk,) * 3 if isinstance(chunk, int) else tuple(chunk)
+    grid = _Grid(grid_start, grid_shape, tuple(max(1, int(c)) for c in sizes), max(4, slab), halo)  # type: ignore[arg-type]
+    voxels = math.prod(grid_shape)
+    projections = voxels // max(1, grid_shape[2]) <= PROJECTION_LIMIT and voxels // max(1, grid_shape[1]) <= PROJECTION_LIMIT
+
+    codes_store: _CodeStore | None = None
+    histogram: np.ndarray | None = None
+    sum_z = np.zeros(grid_shape[:2]) if projections else None
+    sum_y = np.zeros((grid_shape[0], grid_shape[2])) if projections else None
+    decoded = 0
+    dtype = np.dtype(np.uint8)
+
+    # pass 1: read slab by slab (one ahead), texture codes of each piece
+    def read_slab(index: int) -> np.ndarray:
+        offset, length = grid.slabs[index]
+        start, shape = _slab_box(grid, offset, length)
+        absolute = tuple(int(a + b) for a, b in zip(grid_start, start))
+        return np.asarray(reader(absolute, shape))
+
+    def pieces_of(index: int, slabs: dict[int, np.ndarray]) -> Iterator[tuple[Vec3, Vec3, TexturePiece]]:
+        offset, length = grid.slabs[index]
+        near = []
+        for i in range(max(0, index - 1), min(len(grid.slabs), index + 2)):
+            origin = [0, 0, 0]
+            origin[grid.axis] = grid.slabs[i][0]
+            near.append((slabs[i], origin))
+        for start, shape in grid.pieces((offset, length)):
+            lo = [s - h for s, h in zip(start, halo)]
+            full = [n + 2 * h for n, h in zip(shape, halo)]
+            block = _padded(near, (0, 0, 0), lo, full)
+            missing_lo = tuple(max(0, -v) for v in lo)
+            missing_hi = tuple(max(0, s + n + h - g) for s, n, h, g in zip(start, shape, halo, grid_shape))
+            yield start, shape, TexturePiece(block, window, missing_lo, missing_hi, projections)  # type: ignore[arg-type]
+
+    def all_pieces() -> Iterator[tuple[Vec3, Vec3, TexturePiece]]:
+        nonlocal decoded, dtype
+        slabs: dict[int, np.ndarray] = {}
+        with ThreadPoolExecutor(1, thread_name_prefix="wkgt-read") as io:
+            ahead = io.submit(read_slab, 0) if grid.slabs else None
+            for index in range(len(grid.slabs)):
+                for needed in (index, index + 1):
+                    if needed < len(grid.slabs) and needed not in slabs:
+                        assert ahead is not None
+                        slabs[needed] = ahead.result()
+                        decoded += slabs[needed].nbytes
+                        dtype = slabs[needed].dtype
+                        ahead = io.submit(read_slab, needed + 1) if needed + 1 < len(grid.slabs) else None
+                yield from pieces_of(index, slabs)
+                slabs.pop(index - 1, None)
+
+    placements: list[tuple[Vec3, Vec3]] = []
+
+    def texture_jobs() -> Iterator[TexturePiece]:
+        for start, shape, piece in all_pieces():
+            placements.append((start, shape))
+            yield piece
+
+    try:
+        for number, result in enumerate(_stream(executor, texture_piece, texture_jobs(), workers)):
+            start, shape = placements[number]
+            if codes_store is None:
+                codes_store = _CodeStore(grid_shape, grid.axis, str(result.codes.dtype))
+            codes_store.xyz[tuple(slice(s, s + n) for s, n in zip(start, shape))] = result.codes
+            histogram = result.histogram if histogram is None else histogram + result.histogram
+            if sum_z is not None and sum_y is not None and result.sum_z is not None and result.sum_y is not None:
+                sum_z[start[0] : start[0] + shape[0], start[1] : start[1] + shape[1]] += result.sum_z
+                sum_y[start[0] : start[0] + shape[0], start[2] : start[2] + shape[2]] += result.sum_y
+        coding = coding_for(dtype)
+        if codes_store is None or histogram is None:  # an empty grid
+            return TissueMap(mag_t, grid_start, np.zeros(grid_shape, bool), 0.0, decoded, dtype.itemsize, 1.0)
+        flat_code = texture_threshold_code(histogram, coding, dtype)
+        _give_back_memory()
+
+        # pass 2: flat regions per piece, then joined across seams
+        piece_boxes = [box for offset in grid.slabs for box in grid.pieces(offset)]
+
+        slab_of = {offset: number for number, (offset, _) in enumerate(grid.slabs)}
+        generated = -1  # the slab whose pieces are being handed out
+
+        def class_jobs() -> Iterator[ClassPiece]:
+            nonlocal generated
+            assert codes_store is not None
+            for start, shape in piece_boxes:
+                generated = slab_of[start[grid.axis]]
+                lo = [s - 1 for s in start]
+                yield ClassPiece(_padded(codes_store.xyz, (0, 0, 0), lo, [n + 2 for n in shape]), flat_code)
+            generated = len(grid.slabs) + 1
+
+        spilled: dict[int, np.ndarray] = {}
+        waiting: list[tuple[int, np.ndarray]] = []
+
+        def settle(everything: bool) -> None:
+            """Classes replace codes once no piece still to be handed out reads them as halo."""
+            assert codes_store is not None
+            keep = []
+            for number, result in waiting:
+                start, shape = piece_boxes[number]
+                if not everything and slab_of[start[grid.axis]] > generated - 2:
+                    keep.append((number, result))
+                elif np.can_cast(result.dtype, codes_store.xyz.dtype):
+                    codes_store.xyz[tuple(slice(s, s + n) for s, n in zip(start, shape))] = result
+                else:
+                    spilled[number] = result
+            waiting[:] = keep
+
+        for number, result in enumerate(_stream(executor, classify_piece, class_jobs(), workers, _obvious_classes)):
+            waiting.append((number, result))
+            settle(everything=False)
+        settle(everything=True)
+        background_of = _join_flat_regions(grid, piece_boxes, codes_store, spilled)
+
+        # pass 3: the summed-volume table, slab by slab along the slab axis
+        _give_back_memory()
+        table_dtype = table_dtype_for(box_voxels, voxels)
+        stored_shape = codes_store.stored.shape
+        table_stored = np.zeros(tuple(n + 1 for n in stored_shape), dtype=table_dtype)
+        foreground = 0
+        by_slab = collections.defaultdict(list)
+        for number, (start, shape) in enumerate(piece_boxes):
+            by_slab[start[grid.axis]].append(number)
+        other = [a for a in range(3) if a != grid.axis]
+        threads = max(1, workers if executor is not None else 1)
+        largest = max((math.prod(shape) for _, shape in piece_boxes), default=1)
+        # scratch memory for the threads, taken here once (threads would grow their own heaps)
+        masks = [np.empty(largest, dtype=bool) for _ in range(threads)]
+        plane_size = math.prod(stored_shape[1:])
+        sums = [np.empty(plane_size, dtype=table_dtype) for _ in range(threads)]
+
+        def fill(offset: int, numbers: list[int], scratch: np.ndarray) -> int:
+            """These pieces' mask into the slab's part of the table; their tissue voxels."""
+            assert codes_store is not None
+            planes = table_stored[offset + 1 :, 1:, 1:]
+            count = 0
+            for number in numbers:
+                start, shape = piece_boxes[number]
+                values = spilled.get(number)
+                if values is None:
+                    values = codes_store.xyz[tuple(slice(s, s + n) for s, n in zip(start, shape))]
+                lookup = background_of[number]
+                tissue = scratch[: values.size].reshape(values.shape)
+                if len(lookup) <= 2:  # no joined regions: all but the background is tissue
+                    np.not_equal(values, BACKGROUND, out=tissue)
+                else:
+                    tissue[...] = np.take(lookup, values)  # class → 1 tissue / 0 background
+                across = tuple(slice(start[a], start[a] + shape[a]) for a in other)
+                planes[(slice(0, shape[grid.axis]), *across)] = np.moveaxis(tissue, grid.axis, 0)
+                count += int(np.count_nonzero(tissue))
+            return count
+
+        # with several jobs their cores are free now: threads share each slab (no slab runs ahead,
+        # so the table grows only as the codes of finished slabs are given back)
+        with ThreadPoolExecutor(threads, thread_name_prefix="wkgt-table") as pool:
+            for offset, length in grid.slabs:
+                numbers = by_slab[offset]
+                foreground += sum(pool.map(lambda i: fill(offset, numbers[i::threads], masks[i]), range(threads)))
+                planes = table_stored[offset + 1 : offset + 1 + length, 1:, 1:]
+                bounds = np.linspace(0, length, threads + 1).astype(int)
+                parts = [(planes[a:b], sums[i]) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
+                list(pool.map(lambda part: _plane_sums(*part), parts))
+                planes[0] += table_stored[offset, 1:, 1:]
+                for plane in range(1, length):
+                    planes[plane] += planes[plane - 1]
+                codes_store.release(offset, offset + length)
+        table = np.moveaxis(table_stored, 0, grid.axis)
+        padding = float(histogram[0]) / voxels if voxels else 1.0
+        flat_std = coding.std_of(flat_code + 1) if flat_code >= 1 else 0.0
+    finally:
+        if codes_store is not None:
+            codes_store.close()
+    maps: dict[str, np.ndarray] = {}
+    if sum_z is not None and sum_y is not None:
+        last_z = table[:, :, -1].astype(np.int64) if table.dtype != np.uint16 else table[:, :, -1]
+        last_y = table[:, -1, :].astype(np.int64) if table.dtype != np.uint16 else table[:, -1, :]
+        column_z = np.diff(np.diff(last_z, axis=0), axis=1).astype(np.float64)
+        column_y = np.diff(np.diff(last_y, axis=0), axis=1).astype(np.float64)
+        maps = {
+            "image_xy": sum_z / max(grid_shape[2], 1),
+            "image_xz": sum_y / max(grid_shape[1], 1),
+            "mask_xy": column_z / max(grid_shape[2], 1),
+            "mask_xz": column_y / max(grid_shape[1], 1),
+        }
+    return TissueMap(
+        mag_t, grid_start, None, flat_std, decoded, dtype.itemsize, padding, maps, table=table, foreground_voxels=foreground
+    )
+
+
+def _plane_sums(planes: np.ndarray, scratch: np.ndarray) -> None:
+    """In place: inclusive prefix sums of each plane over its two axes (rows by vectorized
+    adds: faster than ``cumsum`` along a non-contiguous axis; ``scratch`` holds a few planes)."""
+    for row in range(1, planes.shape[1]):
+        planes[:, row] += planes[:, row - 1]
+    step = max(1, scratch.size // max(1, planes[0].size))
+    for first in range(0, planes.shape[0], step):
+        part = planes[first : first + step]
+        out = scratch[: part.size].reshape(part.shape)
+        np.cumsum(part, axis=2, out=out)
+        part[...] = out
+
+
+def _join_flat_regions(grid: _Grid, boxes: list[tuple[Vec3, Vec3]], store: _CodeStore, spilled: dict[int, np.ndarray]) -> list[np.ndarray]:
+    """Join the flat regions that cross piece borders; per piece a lookup class → tissue (1/0)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    def values(number: int) -> np.ndarray:
+        if number in spilled:
+            return spilled[number]
+        start, shape = boxes[number]
+        return store.xyz[tuple(slice(s, s + n) for s, n in zip(start, shape))]
+
+    index = {start: number for number, (start, _) in enumerate(boxes)}
+    highest = [int(values(n).max()) if values(n).size else 0 for n in range(len(boxes))]
+    offsets = np.concatenate([[1], 1 + np.cumsum([max(0, h - 1) for h in highest])]).astype(np.int64)
+    sources: list[np.ndarray] = []
+    targets: list[np.ndarray] = []
+    total = int(offsets[-1])
+
+    def nodes(number: int, cls: np.ndarray) -> np.ndarray:
+        return np.where(cls == BACKGROUND, 0, offsets[number] + cls.astype(np.int64) - 2)
+
+    for number, (start, shape) in enumerate(boxes):
+        for axis in range(3):
+            neighbour_start = list(start)
+            neighbour_start[axis] += shape[axis]
+            other = index.get(tuple(neighbour_start))  # type: ignore[arg-type]
+            if other is None or boxes[other][1][axis] == 0:
+                continue
+            here = np.take(values(number), -1, axis=axis)
+            there = np.take(values(other), 0, axis=axis)
+            if here.shape != there.shape:
+                continue
+            both = (here >= 1) & (there >= 1) & ((here >= 2) | (there >= 2))
+            if not both.any():
+                continue
+            pairs = np.unique(nodes(number, here[both]) * total + nodes(other, there[both]))
+            sources.append(pairs // total)
+            targets.append(pairs % total)
+    if sources:
+        edges = (np.concatenate(sources), np.concatenate(targets))
+        graph = coo_matrix((np.ones(len(edges[0]), dtype=np.int8), edges), shape=(total, total))
+        _, component = connected_components(graph, directed=False)
+    else:
+        component = np.arange(total)
+    background = component == component[0]
+    lookups = []
+    for number, h in enumerate(highest):
+        lookup = np.ones(max(h, 1) + 1, dtype=np.uint8)
+        lookup[BACKGROUND] = 0
+        if h >= 2:
+            lookup[2:] = ~background[offsets[number] : offsets[number] + h - 1]
+        lookups.append(lookup)
+    return lookups
+
+
+def foreground_mask(data: np.ndarray, voxel_size_nm: Sequence[float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+    """The foreground (tissue) mask of a whole (x, y, z) array, scored as one region."""
+    region = tuple(int(n) for n in data.shape)
+    return score_region(array_reader(data), (1, 1, 1), (0, 0, 0), region, voxel_size_nm).mask
 
 
 def array_reader(data: np.ndarray, origin: Sequence[int] = (0, 0, 0)) -> Callable[[Vec3, Vec3], np.ndarray]:
-    """A reader over an in-memory coarse array whose ``[0, 0, 0]`` is coarse voxel ``origin``."""
+    """A reader over an in-memory array whose ``[0, 0, 0]`` is voxel ``origin``."""
     return _ArrayReader(data, tuple(int(v) for v in origin))  # type: ignore[arg-type]
 
 
@@ -356,12 +1008,4 @@ class _ArrayReader:
     origin: Vec3
 
     def __call__(self, start: Vec3, size: Vec3) -> np.ndarray:
-        out = np.zeros(size, dtype=self.data.dtype)
-        lo = np.asarray(start) - np.asarray(self.origin)
-        src_lo = np.maximum(lo, 0)
-        src_hi = np.minimum(lo + np.asarray(size), self.data.shape)
-        if np.any(src_hi <= src_lo):
-            return out
-        dst = tuple(slice(int(a - b), int(c - b)) for a, b, c in zip(src_lo, lo, src_hi))
-        out[dst] = self.data[tuple(slice(int(a), int(c)) for a, c in zip(src_lo, src_hi))]
-        return out
+        return _padded(self.data, self.origin, start, size)

@@ -59,6 +59,15 @@ class CountingReader:
                 self.then = None
         return data
 
+    @property
+    def counts_storage_bytes(self) -> bool:
+        """Whether the wrapped reader counts the bytes it takes from storage (see client/imagery.py)."""
+        return bool(getattr(self.reader, "counts_storage_bytes", False))
+
+    def at(self, mag: Any) -> CountingReader:
+        """The same counting over the reader of another mag (the tissue check picks its mag)."""
+        return CountingReader(self.reader.at(mag), self.progress, self.voxels, self.then)  # type: ignore[attr-defined]
+
     def __getstate__(self) -> dict[str, Any]:
         return {"reader": self.reader}
 

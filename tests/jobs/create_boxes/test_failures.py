@@ -191,7 +191,7 @@ def test_a_failing_datastore_during_the_tissue_check_is_one_clear_line(sandbox, 
     from wkgt.client.imagery import forget_open_datasets
 
     forget_open_datasets()
-    sandbox.faults.add(r"/data/.*datasource-properties", status=500)
+    sandbox.faults.add(r"/data/.*/\.zarray$", status=500)
     code, _, err = run_json(capsys, cli(sandbox, "--dataset", "l4_sample", "--dry-run"))
     assert code == 5
-    assert_one_line(err, "did not list mag 16-16-4", "--no-tissue-check")
+    assert_one_line(err, "did not serve mag 8-8-2", "--no-tissue-check")
