@@ -38,24 +38,19 @@ def main(
 
 
 def print_datasets(console: Console, result: DatasetsResult) -> None:
-    """One row per dataset; the URLs follow, one per line (whole, clickable)."""
+    """One row per dataset (mag: what wkgt picks for neurons), then what could not be read."""
     table = Table(header_style="bold")
-    for column in ("dataset", "organization", "folder", "tags", "layers", "voxel size (nm)", "size (µm)", "mag (neurons)"):
-        table.add_column(column)
+    for column in ("dataset", "organization", "folder", "tags", "layers", "voxel size (nm)", "mag"):
+        table.add_column(column, overflow="fold")
     for listed in result.datasets:
         entry, facts = listed.entry, listed.facts
-        layers = f"{len(entry.color_layers)} color, {len(entry.segmentation_layers)} seg."
-        size = ""
-        if facts is not None and facts.layers:
-            size = format_vec(tuple(round(s * v / 1000, 1) for s, v in zip(facts.bbox.size, facts.voxel_size_nm)))
         table.add_row(
             escape(entry.name),
             escape(entry.organization or ""),
             escape(listed.folder.path if listed.folder else (entry.folder_id or "")),
             escape(", ".join(entry.tags)),
-            layers,
+            f"{len(entry.color_layers)} color, {len(entry.segmentation_layers)} seg.",
             format_vec(facts.voxel_size_nm) if facts else "",
-            size,
             format_mag(listed.mag.mag) if listed.mag else "[yellow]—[/]",
         )
     console.print(table)

@@ -56,7 +56,7 @@ def print_info(console: Console, result: InfoResult) -> None:
     console.print(f"[bold]{escape(facts.name)}[/]{escape(where)}: voxel size {format_vec(facts.voxel_size_nm)} nm", highlight=False)
     table = Table(header_style="bold")
     for column in ("layer", "category", "dtype", "mags", "top-left", "size (voxels)", "size (µm)"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for layer in facts.layers:
         um = tuple(round(s * v / 1000, 2) for s, v in zip(layer.bbox.size, facts.voxel_size_nm))
         table.add_row(
@@ -77,7 +77,7 @@ def print_info(console: Console, result: InfoResult) -> None:
         console.print(f"  left out: {escape(exclusion)}", highlight=False, soft_wrap=True)
     rules = Table(header_style="bold")
     for column in ("rules", "mag", "effective voxel size (nm)", "box size (voxels of the mag)", "count"):
-        rules.add_column(column)
+        rules.add_column(column, overflow="fold")
     for r in advice.by_rules:
         rules.add_row(r.rules, format_mag(r.mag.mag), format_vec(r.mag.effective_voxel_size_nm), format_vec(r.box_size), str(r.count))
     console.print(rules)
