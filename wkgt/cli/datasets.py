@@ -40,7 +40,8 @@ def main(
 def print_datasets(console: Console, result: DatasetsResult) -> None:
     """One row per dataset (mag: what wkgt picks for neurons), then what could not be read."""
     table = Table(header_style="bold")
-    for column in ("dataset", "organization", "folder", "tags", "layers", "voxel size (nm)", "mag"):
+    table.add_column("dataset", no_wrap=True)  # names stay whole, to copy into --dataset
+    for column in ("organization", "folder", "tags", "layers", "voxel size (nm)", "mag"):
         table.add_column(column, overflow="fold")
     for listed in result.datasets:
         entry, facts = listed.entry, listed.facts
