@@ -102,9 +102,8 @@ def report(result: TrainResult, *, as_json: bool) -> None:
 
 def summary(result: TrainResult) -> str:
     if result.status == "refused":
-        fatal = [f for f in result.errors if f.code in ("no-volume-layer", "other-organization")]
-        why = f" ({'; '.join(f.message for f in fatal)})" if fatal else ""
-        return f"not started: {len(result.errors)} error(s) in the check{why}; nothing was sent"
+        codes = sorted({f.code for f in result.errors})
+        return f"not started: {len(result.errors)} error(s) in the check ({', '.join(codes)}); nothing was sent"
     request = result.request
     assert request is not None
     mags = ", ".join(sorted({format_mag(a.mag) for a in request.annotations}))

@@ -45,6 +45,8 @@ summed-volume table (uint32) and the threshold's copy of the texture (float32)."
 CHUNK_TEMPORARIES = 10
 """float64 arrays of one chunk alive at once while its texture is computed."""
 INTERNAL_ERROR = 70
+SURVEY_READERS = 8
+"""Datasets read at once before the batch runs (each costs one or two requests)."""
 UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
@@ -279,8 +281,9 @@ def _survey(session: Session, name: str, organization: str | None) -> _Surveyed:
 
 
 def survey(session: Session, selection: DatasetSelection) -> list[_Surveyed]:
-    """Read every named and selected dataset once; duplicates (same id) are kept once."""
-    surveyed = [_survey(session, name, selection.organization) for name in selection.names]
+    """Read every named and selected dataset once (``SURVEY_READERS`` at a time); duplicates
+    (same id) are kept once."""
+    wanted = [(name, selection.organization, name) for name in selection.names]
     if selection.on_server:
         folder = resolve_folder(session, selection.folder) if selection.folder is not None else None
         entries = list_datasets(
@@ -290,14 +293,22 @@ def survey(session: Session, selection: DatasetSelection) -> list[_Surveyed]:
             where = f"in folder {folder.path}" if folder else "readable with this token"
             tags = f" tagged {', '.join(selection.tags)}" if selection.tags else ""
             raise NotFound(f"no dataset {where}{tags} on {session.config.url}")
-        surveyed += [attrs.evolve(_survey(session, entry.id, None), input=entry.name) for entry in entries]
+        wanted += [(entry.id, None, entry.name) for entry in entries]
+
+    def read(item: tuple[str, str | None, str]) -> _Surveyed:
+        text, organization, label = item
+        return attrs.evolve(_survey(session, text, organization), input=label)
+
+    with ThreadPoolExecutor(max_workers=SURVEY_READERS, thread_name_prefix="wkgt-survey") as pool:
+        surveyed = list(pool.map(read, wanted))
     seen: set[str] = set()
     unique = []
     for item in surveyed:
         key = item.facts.id if item.facts is not None and item.facts.id else None
-        if key is not None and key in seen:
-            continue
-        seen.add(key or "")
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
         unique.append(item)
     return unique
 

@@ -4,7 +4,7 @@ and mag per annotation, report it on a rerun, refuse before posting when the che
 from __future__ import annotations
 
 from tests.helpers import run_json
-from tests.jobs.server import ORG, box_row, finish, upload_painted
+from tests.jobs.server import ORG, box_row, client, finish, upload_painted
 
 TRAIN_ROUTE = "/aiModels/run"
 
@@ -105,3 +105,21 @@ def test_an_organization_without_the_ai_add_on_is_refused_by_the_server(sandbox,
     code, _, err = run_json(capsys, train(sandbox, "--annotation", a, "--name", "m"))
     assert code == 6 and "Only organizations with an AI plan are allowed to start this job." in err
     assert sandbox.state.jobs == {} and len(posts(sandbox)) == 1
+
+
+def test_dataset_takes_the_finished_task_annotations(sandbox, capsys):
+    code, _, _ = run_json(capsys, [
+        "create-boxes", "--dataset", "l4_sample", "--organization", ORG, "--webknossos-url", sandbox.url, "--token", sandbox.token,
+        "--no-tissue-check", "--count", "4", "--as-tasks", "--project", "sandbox_project", "--task-type", "training_boxes", "--json",
+    ])
+    assert code == 0
+    annotator = client(sandbox, sandbox.tokens["annotator"])
+    taken = []
+    for finished in (True, True, True, False):  # an annotator holds few open tasks at once
+        taken.append(annotator.post("/user/tasks/request").raise_for_status().json()["id"])
+        if finished:
+            annotator.patch(f"/annotations/Task/{taken[-1]}/finish", params={"timestamp": 0}).raise_for_status()
+    code, report, _ = run_json(capsys, train(sandbox, "--dataset", "l4_sample", "--organization", ORG, "--name", "m", "--dry-run"))
+    assert sorted(a["id"] for a in report["annotations"]) == sorted(taken[:3])  # the unfinished one waits
+    assert all(a["source"].startswith("task ") for a in report["annotations"])
+    assert posts(sandbox) == []
