@@ -31,7 +31,8 @@ def run_batch_command(
     as_json: bool,
 ) -> None:
     """Run the batch; exit with the first failed dataset's code (0 when all succeeded)."""
-    from ..jobs.batch import BatchJob, DatasetSelection, parse_size, read_dataset_list, run_batch
+    from ..jobs.batch import BatchJob, DatasetSelection, read_dataset_list, run_batch
+    from ..jobs.memory import parse_size
 
     listed = read_dataset_list(datasets_from) if datasets_from is not None else ()
     selection = DatasetSelection(tuple(names) + listed, folder, tags, job.organization)

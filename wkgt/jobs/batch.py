@@ -18,7 +18,6 @@ runs alone).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -33,21 +32,15 @@ from ..client.datasets import list_datasets, resolve_folder, with_suggestions
 from ..client.token import redact
 from ..errors import InvalidInput, NotFound, WkgtError
 from ..planner.ground_truth import fallback_layer, ground_truth_layer, trainable_mags
-from ..planner.mag_choice import coarsest_mag
 from ..planner.same_mag import DatasetMags, MagOptions, SameMagChoice, same_mags
 from .create_boxes import CreateBoxesJob, CreateBoxesResult, create_boxes
 from .distribute import Distribution
+from .memory import Budget, available_memory, tissue_memory
 
 LOCAL_STRATEGIES = ("multiprocessing", "sequential")
-TISSUE_BYTES_PER_COARSE_VOXEL = 16
-"""What the tissue scoring holds per coarse voxel of the region: texture (float32), mask (bool),
-summed-volume table (uint32) and the threshold's copy of the texture (float32)."""
-CHUNK_TEMPORARIES = 10
-"""float64 arrays of one chunk alive at once while its texture is computed."""
 INTERNAL_ERROR = 70
 SURVEY_READERS = 8
 """Datasets read at once before the batch runs (each costs one or two requests)."""
-UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
 @attrs.frozen
@@ -181,46 +174,6 @@ def read_dataset_list(path: Path) -> tuple[str, ...]:
     return tuple(n for n in names if n)
 
 
-def parse_size(text: str) -> int:
-    """``--memory-budget``: bytes, or a number with K, M, G or T (powers of 1024), e.g. ``4G``."""
-    value = text.strip().upper().removesuffix("B")
-    unit = value[-1:] if value[-1:] in UNITS and value[-1:] else ""
-    try:
-        number = float(value[: len(value) - len(unit)])
-    except ValueError:
-        raise InvalidInput(f"--memory-budget expects a size like 4G or 512M, got {text!r}") from None
-    if not number > 0:
-        raise InvalidInput(f"--memory-budget must be positive, got {text!r}")
-    return int(number * UNITS[unit])
-
-
-def available_memory() -> int:
-    """Bytes of memory available now (``MemAvailable``), or 4 GiB when the system does not say."""
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        try:
-            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            return 4 * UNITS["G"]
-
-
-def tissue_memory(facts: DatasetFacts, job: CreateBoxesJob) -> int:
-    """Estimated peak bytes of one dataset's tissue scoring: the coarsest mag over the layer's
-    box (the planning region is never larger) and one chunk's temporaries; 0 without the check."""
-    if not job.tissue.check:
-        return 0
-    layer = facts.layer(job.layer)
-    mag = coarsest_mag(layer.mags)
-    voxels = 1
-    for size, factor in zip(layer.bbox.size, mag):
-        voxels *= -(-int(size) // int(factor))
-    chunk = job.tissue.chunk_voxels**3
-    return voxels * TISSUE_BYTES_PER_COARSE_VOXEL + min(voxels, chunk) * 8 * CHUNK_TEMPORARIES
-
-
 def create_boxes_with_hint(dataset: str, job: CreateBoxesJob, *, connection: Connection | None = None) -> CreateBoxesResult:
     """:func:`create_boxes` on one dataset; a name that is not found gets the close names the
     token can list (``l4_sampel`` → did you mean 'l4_sample'?)."""
@@ -345,34 +298,6 @@ def choose_same_mags(
     return same_mags(candidates, options), indices, failed
 
 
-class _Budget:
-    """Admits datasets while their estimated memory fits the budget (one always runs)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self.running = 0
-        self.condition = threading.Condition()
-
-    def acquire(self, need: int, stop: threading.Event) -> bool:
-        with self.condition:
-            while self.running and self.used + need > self.limit:
-                if stop.is_set():
-                    return False
-                self.condition.wait(0.2)
-            if stop.is_set():
-                return False
-            self.used += need
-            self.running += 1
-            return True
-
-    def release(self, need: int) -> None:
-        with self.condition:
-            self.used -= need
-            self.running -= 1
-            self.condition.notify_all()
-
-
 def _preview_for(path: Path | None, facts: DatasetFacts) -> Path | None:
     """``round2.png`` → ``round2-<dataset>.png``: one picture per dataset."""
     if path is None:
@@ -400,7 +325,7 @@ def run_batch(
     choice, chosen, unusable = choose_same_mags(items, job.create) if job.same_mag else (None, [], {})
     mags = dict(zip(chosen, choice.mags)) if choice is not None else {}
     reasons = {index: choice.reason(i) for i, index in enumerate(chosen)} if choice is not None else {}
-    budget = _Budget(job.memory_budget_bytes or available_memory() // 2)
+    budget = Budget(job.memory_budget_bytes or available_memory() // 2)
     stop = threading.Event()
 
     def run(index: int) -> DatasetOutcome:

@@ -12,7 +12,9 @@ import pytest
 from tests.helpers import run_json
 from tests.jobs.server import ORG, organize
 from wkgt.client import Connection
-from wkgt.jobs.batch import BatchJob, DatasetSelection, parse_size, run_batch, tissue_memory
+from wkgt.errors import InvalidInput
+from wkgt.jobs.batch import BatchJob, DatasetSelection, run_batch
+from wkgt.jobs.memory import parse_size, tissue_memory
 from wkgt.jobs.create_boxes import CreateBoxesJob, WriteOptions, create_boxes
 from wkgt.jobs.distribute import Distribution
 from wkgt.jobs.planning import TissueOptions
@@ -147,3 +149,6 @@ def test_bad_batch_input_is_one_line_and_exit_2(sandbox, capsys, tmp_path):
     code, _, err = run_json(capsys, ["create-boxes", "--webknossos-url", sandbox.url])
     assert code == 2 and "--dataset" in err
     assert parse_size("4G") == 4 * 1024**3 and parse_size("512m") == 512 * 1024**2 and parse_size("1000") == 1000
+    for bad in ("inf", "nan", "-1G", "G", ""):
+        with pytest.raises(InvalidInput):
+            parse_size(bad)
