@@ -163,6 +163,7 @@ def _session(connection: Connection | None, target: str | None = None) -> Sessio
 
 def dataset_info(dataset: str, job: InfoJob = InfoJob(), *, connection: Connection | None = None) -> InfoResult:
     """Read ``dataset`` (name, id or viewer URL) and say which mag wkgt would pick, and why."""
+    job.plan.validate()
     ref = parse_dataset_ref(dataset, job.organization)
     if ref.local_path is not None:
         from ..client import read_local_dataset
@@ -174,12 +175,11 @@ def dataset_info(dataset: str, job: InfoJob = InfoJob(), *, connection: Connecti
             facts = session.dataset(ref)
         except NotFound as err:
             raise with_suggestions(err, session, ref) from None
-    job.plan.validate()
     try:
         return InfoResult(facts, advise(facts, job))
     except (InvalidInput, NotFound) as err:
-        if job.layer is not None or job.fallback_segmentation:
-            raise  # the user asked for this layer: its error is the answer
+        if job.layer is not None or job.fallback_segmentation or job.plan != PlanOptions():
+            raise  # the user asked for this layer, mag or model: its error is the answer
         return InfoResult(facts, None, str(err))
 
 

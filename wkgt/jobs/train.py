@@ -35,9 +35,9 @@ from ..client.config import normalize_url
 from ..client.datasets import list_datasets, resolve_folder, with_suggestions
 from ..errors import AuthError, InvalidInput, NotFound, WkgtError
 from ..planner.check import WK_MIN_BOXES, Finding
-from ..planner.rules import ModelKind, rule_set
+from ..planner.rules import rule_set
 from ..planner.same_mag import DatasetMags, MagOptions, SameMagChoice, same_mags
-from ..planner.vectors import Vec3, Vec3f, format_mag
+from ..planner.vectors import Vec3, Vec3f
 from ..writer.training import TrainingAnnotation, TrainingRequest, existing_model, start_training
 from ..writer.upload import job_lock
 from .batch import DatasetSelection
@@ -160,7 +160,7 @@ def gather(session: Session, job: TrainJob) -> list[FoundAnnotation]:
         if ref.local_path is not None:
             raise InvalidInput(f"--dataset {ref.local_path}: training needs annotations on a server")
         try:
-            facts = session.dataset(attrs.evolve(ref, name=None) if ref.id else ref)
+            facts = session.dataset(ref)
         except NotFound as err:
             raise with_suggestions(err, session, ref) from None
         hits = dataset_annotations(session, facts)
@@ -294,7 +294,9 @@ def train(job: TrainJob, *, connection: Connection | None = None) -> TrainResult
     """Check the run and start the training (see the module's docstring)."""
     job = job.validate()
     connection = connection or Connection()
-    servers = {normalize_url(r.server) for r in map(parse_annotation_ref, job.annotations) if r.server}
+    named = [r.server for r in map(parse_annotation_ref, job.annotations)]
+    named += [parse_dataset_ref(name).server for name in job.datasets.names]
+    servers = {normalize_url(server) for server in named if server}
     if len(servers) > 1:
         raise InvalidInput(f"the annotations of one training run must be on one server, got {', '.join(sorted(servers))}")
     config = connection.resolve(target=next(iter(servers), None))

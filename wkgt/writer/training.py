@@ -94,8 +94,14 @@ def _same_annotations(model: dict[str, Any], request: TrainingRequest) -> bool:
 
 def existing_model(session: Session, request: TrainingRequest, models: Sequence[dict[str, Any]] | None = None) -> dict[str, Any] | None:
     """The model this request made before (same name in the token's organization, same
-    annotations, layers and mags); another model of that name is refused (exit 2)."""
-    models = ai_models(session) if models is None else models
+    annotations, layers and mags); another model of that name is refused (exit 2). A server
+    that lists models to super users only leaves the check to its own name rule (a second
+    start is refused there: ``aiModel.nameInUse``)."""
+    if models is None:
+        try:
+            models = ai_models(session)
+        except AuthError:
+            return None
     for model in models:
         if model.get("name") != request.name or model.get("isOwnedByUsersOrganization") is False:
             continue
