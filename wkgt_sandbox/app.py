@@ -12,6 +12,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import api
+from .ai_models import routes as ai_model_routes
 from .annotations import routes as annotation_routes
 from .auth import error
 from .dataset_settings import routes as dataset_settings_routes
@@ -152,7 +153,7 @@ def create_app(
             Route("/api/buildinfo", api.build_info),
             Mount(
                 "/api/v{version:int}",
-                routes=api.routes + dataset_settings_routes + folder_routes + annotation_routes + task_routes,
+                routes=api.routes + dataset_settings_routes + folder_routes + annotation_routes + task_routes + ai_model_routes,
             ),
             Mount("/tracings", routes=volume_routes),
         ]

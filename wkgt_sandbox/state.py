@@ -122,6 +122,10 @@ class World:
     """Users with a token, by role name ("admin", "manager", ...)."""
     folders: dict[str, JsonDict] = field(default_factory=dict)
     """Dataset folders by id: {"id", "name", "parent" (id or None), "organization", "metadata", "allowedTeams"}."""
+    ai_models: dict[str, JsonDict] = field(default_factory=dict)
+    """AI models and jobs by id, and organization → AI plan (see `ai_models`)."""
+    jobs: dict[str, JsonDict] = field(default_factory=dict)
+    ai_plans: dict[str, str | None] = field(default_factory=dict)
 
 
 def minimal_nml(a: StoredAnnotation, voxel_size: tuple[float, float, float], owner_name: str) -> str:
@@ -167,6 +171,7 @@ class SandboxState:
         self.annotations = w.annotations
         self.accounts = w.accounts
         self.folders = w.folders
+        self.ai_models, self.jobs, self.ai_plans = w.ai_models, w.jobs, w.ai_plans
 
     @property
     def current_user(self) -> JsonDict:

@@ -146,7 +146,7 @@ CASES: dict[str, Case] = {
     "wrong token for a write": Case(
         ["create-boxes", "--dataset", "l4_sample", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9", "--no-tissue-check"], 4, "refused access", requests=True
     ),
-    "no such dataset": Case([*CREATE, "--dataset", "no_such_dataset"], 3, "no dataset named", requests=True),
+    "no such dataset": Case(["create-boxes", "--dataset", "no_such_dataset", *CREATE[3:]], 3, "no dataset named", requests=True),
     "no such layer": Case([*CREATE, "--layer", "nope"], 3, "no layer 'nope'", requests=True),
     "mag not available": Case([*CREATE, "--mag", "32-32-8"], 2, "not available", requests=True),
     "no such annotation": Case([*CHECK, "--annotation", "66e1c3a2b7f0d94e1a2b0000"], 3, "no annotation", requests=True),

@@ -14,7 +14,7 @@ import click
 import typer
 
 from ..errors import WkgtError
-from . import check, create_boxes, demo, plan, sandbox
+from . import check, create_boxes, datasets, demo, info, plan, sandbox, train
 from .options import optional_value
 
 app = typer.Typer(
@@ -27,6 +27,9 @@ app = typer.Typer(
 app.command("plan")(plan.main)
 app.command("create-boxes")(create_boxes.main)
 app.command("check")(check.main)
+app.command("datasets")(datasets.main)
+app.command("info")(info.main)
+app.command("train")(train.main)
 app.command("sandbox")(sandbox.main)
 app.command("demo")(demo.main)
 

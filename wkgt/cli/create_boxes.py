@@ -19,12 +19,18 @@ if TYPE_CHECKING:
 
 WRITER = "Annotation options"
 TASKS = "Task options"
+BATCH = "Batch options (several datasets)"
 
 
 def main(
     dataset: Annotated[
-        str, typer.Option(metavar="DATASET", help="Dataset name, id, viewer URL, or local dataset folder (a path: ./name).", show_default=False)
-    ],
+        Optional[list[str]],
+        typer.Option(
+            metavar="DATASET",
+            help="Dataset name, id, viewer URL, or local dataset folder (a path: ./name); repeat it for a batch.",
+            show_default=False,
+        ),
+    ] = None,
     layer: Annotated[Optional[str], typer.Option(help="Layer to plan for (default: first color layer).", show_default=False)] = None,
     name: Annotated[Optional[str], typer.Option(help="Annotation name (default: wkgt <dataset> mag <mag> <date>).", rich_help_panel=WRITER, show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read, plan and print the URLs; write nothing.", rich_help_panel=WRITER)] = False,
@@ -82,12 +88,18 @@ def main(
     margin_alias: o.MarginAliasOption = None,
     instances_alias: Annotated[Optional[int], typer.Option("--instances", hidden=True)] = None,
     tissue_budget: o.TissueBudgetOption = None,
+    # batches (several datasets, one report): see wkgt.jobs.batch
+    datasets_from: Annotated[Optional[Path], typer.Option("--datasets-from", metavar="FILE", help="Datasets, one name, id or URL a line.", rich_help_panel=BATCH, show_default=False)] = None,
+    folder: Annotated[Optional[str], typer.Option(metavar="NAME|PATH|ID", help="Every dataset in this server folder.", rich_help_panel=BATCH, show_default=False)] = None,
+    tag: Annotated[Optional[list[str]], typer.Option(metavar="TAG", help="Datasets carrying this tag (repeat: all of them).", rich_help_panel=BATCH, show_default=False)] = None,
+    same_mag: Annotated[bool, typer.Option("--same-mag", help="Mags whose effective voxel sizes match across the datasets.", rich_help_panel=BATCH)] = False,
+    memory_budget: Annotated[Optional[str], typer.Option("--memory-budget", metavar="SIZE", help="Memory for concurrent tissue scoring, e.g. 8G (default: half the available).", rich_help_panel=BATCH, show_default=False)] = None,
 ) -> None:
     """Plan boxes for a dataset and create them as named boxes in a new annotation (or as tasks).
 
     Review, then write: --dry-run --save plan.json --preview plan.png, look, then --plan plan.json."""
     from ..client import Connection
-    from ..jobs.create_boxes import CreateBoxesJob, Rounds, WriteOptions, create_boxes
+    from ..jobs.create_boxes import CreateBoxesJob, Rounds, WriteOptions
     from ..jobs.distribute import Distribution
     from ..jobs.planning import TissueOptions
     from ..writer.tasks import TaskOptions, parse_experience
@@ -130,8 +142,21 @@ def main(
         distribution=Distribution(jobs, distribution_strategy, o.parse_job_resources(job_resources)),
         reviewed=o.load_reviewed_plan(plan_file),
     ).validate()
+    connection = Connection(webknossos_url, token, timeout)
+    names = list(dataset or [])
+    if len(names) > 1 or datasets_from or folder is not None or tag or same_mag:
+        from .batch import run_batch_command
+
+        run_batch_command(names, datasets_from, folder, tuple(tag or ()), same_mag, memory_budget, job, connection, json)
+        return
+    if not names:
+        raise InvalidInput("name a dataset with --dataset (or several: --dataset, --datasets-from, --folder, --tag)")
+    if memory_budget is not None:
+        raise InvalidInput("--memory-budget goes with several datasets")
+    from ..jobs.batch import create_boxes_with_hint
+
     with progress_display(quiet=quiet, as_json=json) as progress:
-        result = create_boxes(dataset, job, connection=Connection(webknossos_url, token, timeout), progress=progress)
+        result = create_boxes_with_hint(names[0], job, connection=connection, progress=progress)
     try:
         report(result, as_json=json, saved=(("plan", save), ("box table", csv)))
     except OSError as err:  # e.g. --json > /dev/full: the annotation exists, say so
