@@ -22,17 +22,20 @@ from .choices import DEFAULT_SEED
 from .mag_choice import choose_mag
 from .placement import CandidateFilter, Region, Spread, measure_spread, place_boxes
 from .rules import DEFAULT_RULES, GuideRules, ModelKind
+from .strategy import Placement, Placer, PlacementTask, StrategyOptions, StrategyReport
 from .vectors import Vec3, Vec3f, format_mag
-
 
 
 @attrs.frozen
 class Box:
-    """One ground-truth box: name, top-left corner and size in mag-1 voxels."""
+    """One ground-truth box: name, top-left corner and size in mag-1 voxels; the stratum
+    (``diverse``, ``--holdout``) and score (``focus``) where a strategy set them."""
 
     name: str
     topleft: Vec3
     size: Vec3
+    stratum: int | None = None
+    score: float | None = None
 
     @property
     def center(self) -> Vec3:
@@ -60,13 +63,18 @@ class PlanOptions:
     roi: Region | None = None
     margin: int = 0
     seed: int = DEFAULT_SEED
+    strategy: StrategyOptions = StrategyOptions()
 
     def request(self, voxel_size_nm: Vec3f, mags: Sequence[Vec3], bbox: Region) -> PlanRequest:
         """Combine these choices with a layer's facts."""
         return PlanRequest(voxel_size_nm, tuple(mags), bbox, self)
 
     def to_dict(self) -> dict[str, Any]:
-        return _converter.unstructure(self)
+        """JSON-ready dict; the default strategy is left out (run keys of earlier jobs stay valid)."""
+        data = _converter.unstructure(self)
+        if self.strategy.is_default:
+            del data["strategy"]
+        return data
 
 
 @attrs.frozen
@@ -128,6 +136,8 @@ class Plan:
     wkgt_version: str = __version__
     tissue: TissueReport | None = None
     avoided: tuple[AvoidedBox, ...] = ()
+    strategy: StrategyReport | None = None
+    holdout: tuple[Box, ...] = ()
 
     @property
     def mag_vec(self) -> Vec3:
@@ -189,6 +199,9 @@ def _make_converter() -> cattrs.Converter:
         lambda value: [converter.unstructure(v) for v in value],
     )
     converter.register_unstructure_hook(ModelKind, lambda kind: kind.value)
+    converter.register_unstructure_hook(  # a box's stratum and score only where a strategy set them
+        Box, cattrs.gen.make_dict_unstructure_fn(Box, converter, _cattrs_omit_if_default=True)
+    )
     return converter
 
 
@@ -254,11 +267,13 @@ def make_plan(
     gap: int = 0,
     name_prefix: str = "GT",
     filter_for_box: Callable[[Vec3, Vec3], CandidateFilter] | None = None,
+    placer: Placer | None = None,
 ) -> Plan:
     """Choose mag, box size and count, and place the boxes (pure; same request → same plan).
 
     ``filter_for_box(box_size_mag1, mag)`` builds the filter of candidate corners once the box
-    size is known (e.g. the tissue check, whose verdict depends on the box size).
+    size is known (e.g. the tissue check, whose verdict depends on the box size). ``placer``
+    (a strategy, :mod:`wkgt.planner.strategy`) places the boxes instead of the even spread.
     """
     options = request.options
     mag = choose_mag(
@@ -282,23 +297,17 @@ def make_plan(
     region = planning_region(request)
     box_mag1: Vec3 = tuple(s * m for s, m in zip(size.size, mag.mag))  # type: ignore[assignment]
     candidate_filter = filter_for_box(box_mag1, mag.mag) if filter_for_box is not None else None
-    corners = place_boxes(
-        region,
-        box_mag1,
-        mag.mag,
-        request.voxel_size_nm,
-        count,
-        options.seed,
-        occupied=occupied,
-        gap=gap,
-        candidate_filter=candidate_filter,
+    task = PlacementTask(
+        region, box_mag1, mag.mag, request.voxel_size_nm, count, options.seed,
+        tuple((tuple(t), tuple(s)) for t, s in occupied), gap, candidate_filter,  # type: ignore[arg-type]
     )
-    corners = corners[np.lexsort((corners[:, 0], corners[:, 1], corners[:, 2]))]
-    width = max(2, len(str(count)))
-    boxes = tuple(
-        Box(f"{name_prefix} {i:0{width}d}", tuple(int(v) for v in corner), box_mag1)  # type: ignore[arg-type]
-        for i, corner in enumerate(corners, start=1)
+    placed = placer(task) if placer is not None else Placement(
+        place_boxes(region, box_mag1, mag.mag, request.voxel_size_nm, count, options.seed,
+                    occupied=occupied, gap=gap, candidate_filter=candidate_filter)
     )
+    corners = placed.corners
+    boxes = _named_boxes(name_prefix, corners, box_mag1, placed.strata, placed.scores)
+    holdout = _named_boxes("EVAL", placed.holdout, box_mag1, placed.holdout_strata, None)
     return Plan(
         model=options.model,
         voxel_size_nm=tuple(float(v) for v in request.voxel_size_nm),  # type: ignore[arg-type]
@@ -313,5 +322,25 @@ def make_plan(
         seed=options.seed,
         spread=measure_spread(corners, box_mag1, region, request.voxel_size_nm),
         boxes=boxes,
-        warnings=(*mag.warnings, *size.warnings, *count_warnings(count, box_voxels, request.rules)),
+        warnings=(*mag.warnings, *size.warnings, *count_warnings(count, box_voxels, request.rules), *placed.warnings),
+        strategy=placed.report,
+        holdout=holdout,
+    )
+
+
+def _named_boxes(
+    prefix: str, corners: np.ndarray, size: Vec3, strata: Sequence[int] | None, scores: Sequence[float] | None
+) -> tuple[Box, ...]:
+    """Boxes named ``prefix 01``… in z, y, x order of their corners, with their stratum and score."""
+    order = np.lexsort((corners[:, 0], corners[:, 1], corners[:, 2])) if len(corners) else np.arange(0)
+    width = max(2, len(str(len(corners))))
+    return tuple(
+        Box(
+            f"{prefix} {i:0{width}d}",
+            tuple(int(v) for v in corners[k]),  # type: ignore[arg-type]
+            size,
+            stratum=None if strata is None else int(strata[k]),
+            score=None if scores is None else float(scores[k]),
+        )
+        for i, k in enumerate(order, start=1)
     )
