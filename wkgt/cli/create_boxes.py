@@ -10,6 +10,7 @@ from rich.console import Console
 
 from ..errors import InvalidInput
 from . import options as o
+from . import strategy_options as s
 from .output import print_json, stderr, stdout
 from .render import print_plan, print_warnings
 
@@ -58,6 +59,13 @@ def main(
     task_type: Annotated[Optional[str], typer.Option(metavar="ID|SUMMARY", help="Existing task type for --as-tasks.", rich_help_panel=TASKS, show_default=False)] = None,
     instances: Annotated[int, typer.Option(help="Annotators per task.", rich_help_panel=TASKS)] = 1,
     experience: Annotated[Optional[str], typer.Option(metavar="DOMAIN=VALUE", help="Experience an annotator needs (default: task type, 0).", rich_help_panel=TASKS, show_default=False)] = None,
+    strategy: s.StrategyOption = None,
+    strata: s.StrataOption = None,
+    strata_layer: s.StrataLayerOption = None,
+    focus: s.FocusOption = None,
+    compare: s.CompareOption = None,
+    holdout: s.HoldoutOption = 0,
+    holdout_gap_nm: s.HoldoutGapOption = s.DEFAULT_HOLDOUT_GAP_NM,
 ) -> None:
     """Plan boxes for a dataset and create them as named boxes in a new annotation (or as tasks)."""
     from ..client import Connection
@@ -79,7 +87,7 @@ def main(
     job = CreateBoxesJob(
         layer=layer,
         organization=organization,
-        plan=planning.parse(),
+        plan=s.with_strategy(planning.parse(), strategy, strata, strata_layer, focus, compare, holdout, holdout_gap_nm),
         tissue=TissueOptions(check=not no_tissue_check, min_tissue=min_tissue),
         rounds=Rounds(avoid=tuple(avoid or ()), previous=avoid_previous, gap_nm=gap_nm),
         write=WriteOptions(
@@ -103,6 +111,9 @@ def report(result: CreateBoxesResult, *, as_json: bool) -> None:
     urls = [url or "" for url in result.box_urls] if any(result.box_urls) else None
     print_plan(console, result.plan, urls)
     console.print(summary_line(result), highlight=False, soft_wrap=True)
+    if result.plan.holdout:
+        where = result.evaluation.url if result.evaluation else result.evaluation_output or "not written (dry run)"
+        console.print(f"evaluation set ({len(result.plan.holdout)} boxes): {where}", highlight=False, soft_wrap=True)
     if result.preview is not None:
         console.print(f"preview: {result.preview}", highlight=False, soft_wrap=True)
     print_warnings(stderr, result.plan.warnings)

@@ -18,7 +18,7 @@ from ..client import Connection, DatasetFacts, LayerFacts, Session, parse_datase
 from ..client.imagery import local_reader, remote_reader
 from ..client.rounds import gather_avoided
 from ..errors import InvalidInput, NotFound
-from ..planner import Plan, PlanOptions
+from ..planner import Box, Plan, PlanOptions
 from ..planner.avoid import DEFAULT_GAP_NM, gap_voxels
 from ..writer import (
     AnnotationRef,
@@ -31,10 +31,12 @@ from ..writer import (
     job_lock,
     upload,
 )
+from ..writer.evaluation import build_evaluation_annotation, evaluation_name, evaluation_plan
 from ..writer.files import save_annotation
 from ..writer.tasks import TaskOptions, TaskResult, create_tasks
 from .distribute import Distribution, check_available
-from .planning import TissueOptions, plan_layer
+from .planning import TissueOptions, checked, plan_layer
+from .strategies import placer_for
 from .run_key import run_key, run_kind
 
 Status = Literal["dry-run", "created", "exists", "saved"]
@@ -88,6 +90,8 @@ class CreateBoxesJob:
         """Refuse contradictory or invalid options before any request."""
         self.tissue.validate()
         self.distribution.validate()
+        if self.plan.strategy.validate().holdout and self.write.tasks is not None:
+            raise InvalidInput("--holdout writes an evaluation annotation; it does not go with --as-tasks")
         if self.tissue.check:
             check_available(self.distribution.strategy)
         return self
@@ -107,6 +111,9 @@ class CreateBoxesResult:
     output: Path | None = None
     preview: Path | None = None
     tasks: TaskResult | None = None
+    evaluation: AnnotationRef | None = None
+    holdout_urls: tuple[str | None, ...] = ()
+    evaluation_output: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """``wkgt plan --json`` plus the dataset, each box's ``url``, ``annotation`` and ``status``."""
@@ -131,6 +138,11 @@ class CreateBoxesResult:
         )
         if self.tasks is not None:
             data["tasks"] = self.tasks.to_dict()
+        if self.plan.holdout:
+            for box, url in zip(data["holdout"], self.holdout_urls):
+                box["url"] = url
+            data["evaluation"] = self.evaluation.to_dict() if self.evaluation else None
+            data["evaluation_output"] = str(self.evaluation_output) if self.evaluation_output else None
         return data
 
 
@@ -176,20 +188,30 @@ def create_boxes(
     tasks = (write.tasks.project, write.tasks.task_type) if write.tasks is not None else None
     key = run_key(config.url, facts, chosen, job.plan, run_kind(job.tissue, rounds.avoid, rounds.previous, tasks))
     # this job's own earlier annotations are not "previous rounds": a rerun plans the same boxes
+    eval_key = evaluation_key(key)
     avoided = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key) if rounds.any else ()
+    if avoided and job.plan.strategy.holdout and (own := find_existing(session, eval_key)) is not None:
+        avoided = tuple(box for box in avoided if box.annotation != own.id)  # this job's evaluation set: a rerun plans the same
     reader = remote_reader(session, facts, chosen) if job.tissue.check else None
+    placer = placer_for(
+        job.plan, facts, chosen, lambda layer, mag: remote_reader(session, facts, layer, mag), tissue_check=job.tissue.check
+    )
     plan = plan_layer(
-        facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview, avoided, gap if avoided else 0
+        facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview, avoided, gap if avoided else 0, placer
     )
-    view_urls = tuple(
-        dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in plan.boxes
-    )
+    if plan.holdout:
+        checked(evaluation_plan(plan), facts, chosen, job.plan)
 
-    def result(status: Status, annotation: AnnotationRef | None = None) -> CreateBoxesResult:
-        urls = view_urls
+    def urls_of(boxes: tuple[Box, ...], annotation: AnnotationRef | None) -> tuple[str | None, ...]:
         if annotation is not None:
-            urls = tuple(annotation_url(config.url, annotation.id, box, facts.voxel_size_nm) for box in plan.boxes)
-        return CreateBoxesResult(plan, facts, chosen.name, status, key, urls, annotation, preview=write.preview)
+            return tuple(annotation_url(config.url, annotation.id, box, facts.voxel_size_nm) for box in boxes)
+        return tuple(dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in boxes)
+
+    def result(status: Status, annotation: AnnotationRef | None = None, evaluation: AnnotationRef | None = None) -> CreateBoxesResult:
+        return CreateBoxesResult(
+            plan, facts, chosen.name, status, key, urls_of(plan.boxes, annotation), annotation, preview=write.preview,
+            evaluation=evaluation, holdout_urls=urls_of(plan.holdout, evaluation),
+        )
 
     if write.tasks is not None:
         created = create_tasks(
@@ -207,16 +229,25 @@ def create_boxes(
     if write.dry_run:
         return result("dry-run")
     with job_lock(key):
+        name = write.name or default_name(facts, plan)
+        evaluation = None
+        if plan.holdout:
+            evaluation = None if write.force_new else find_existing(session, eval_key)
+            if evaluation is None:
+                built = build_evaluation_annotation(
+                    plan, facts, name=evaluation_name(name), key=eval_key, fallback_segmentation=write.fallback_segmentation
+                )
+                evaluation = upload(session, built, eval_key)
         if not write.force_new and (existing := find_existing(session, key)) is not None:
-            return result("exists", existing)
+            return result("exists", existing, evaluation)
         annotation = build_annotation(
             plan,
             facts,
-            name=write.name or default_name(facts, plan),
+            name=name,
             description=describe(plan, key),
             fallback_segmentation=write.fallback_segmentation,
         )
-        return result("created", upload(session, annotation, key))
+        return result("created", upload(session, annotation, key), evaluation)
 
 
 def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
@@ -231,18 +262,42 @@ def _local_job(path: Path, job: CreateBoxesJob) -> CreateBoxesResult:
     _require_segmentation(facts, write.fallback_segmentation)
     chosen = facts.layer(job.layer)
     reader = local_reader(path, chosen) if job.tissue.check else None
-    plan = plan_layer(facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview)
+    placer = placer_for(job.plan, facts, chosen, lambda layer, mag: local_reader(path, layer, mag), tissue_check=job.tissue.check)
+    plan = plan_layer(facts, chosen, job.plan, job.tissue, job.distribution, reader, write.preview, placer=placer)
+    if plan.holdout:
+        checked(evaluation_plan(plan), facts, chosen, job.plan)
     key = run_key(None, facts, chosen, job.plan, run_kind(job.tissue, (), False, None))
     none_urls = tuple(None for _ in plan.boxes)
+    held_urls = tuple(None for _ in plan.holdout)
     if write.dry_run:
-        return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls, preview=write.preview)
+        return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls, preview=write.preview, holdout_urls=held_urls)
     assert write.output is not None  # checked before any work
+    name = write.name or default_name(facts, plan)
     annotation = build_annotation(
-        plan, facts, name=write.name or default_name(facts, plan), description=describe(plan, key),
+        plan, facts, name=name, description=describe(plan, key),
         fallback_segmentation=write.fallback_segmentation,
     )
     save_annotation(annotation, write.output)
-    return CreateBoxesResult(plan, facts, chosen.name, "saved", key, none_urls, output=write.output, preview=write.preview)
+    evaluation_output = None
+    if plan.holdout:
+        evaluation_output = write.output.with_name(f"{write.output.stem}-evaluation.zip")
+        save_annotation(
+            build_evaluation_annotation(
+                plan, facts, name=evaluation_name(name), key=evaluation_key(key), fallback_segmentation=write.fallback_segmentation
+            ),
+            evaluation_output,
+        )
+    return CreateBoxesResult(
+        plan, facts, chosen.name, "saved", key, none_urls, output=write.output, preview=write.preview,
+        holdout_urls=held_urls, evaluation_output=evaluation_output,
+    )
+
+
+def evaluation_key(key: str) -> str:
+    """The run key of a job's evaluation annotation (``--holdout``): derived from the job's own."""
+    import hashlib
+
+    return hashlib.sha256(f"{key};evaluation".encode()).hexdigest()[:16]
 
 
 def _require_segmentation(facts: DatasetFacts, fallback_segmentation: bool) -> None:

@@ -28,6 +28,7 @@ from ..planner.plan import (
     make_plan,
     planning_region,
 )
+from ..planner.strategy import Placer
 from ..planner.tissue import DEFAULT_CHUNK_VOXELS, DEFAULT_MIN_TISSUE, TissueMap, score_region
 from ..planner.vectors import Vec3, format_mag
 from ..writer.preview import render_preview
@@ -75,9 +76,11 @@ def plan_boxes(
     distribution: Distribution = Distribution(),
     avoided: Sequence[AvoidedBox] = (),
     gap: int = 0,
+    placer: Placer | None = None,
 ) -> tuple[Plan, TissueMap | None]:
     """``make_plan`` with boxes kept on tissue (when a ``reader`` of ``tissue_mag`` is given and
-    the check is on) and clear of ``avoided`` boxes by ``gap`` mag-1 voxels."""
+    the check is on) and clear of ``avoided`` boxes by ``gap`` mag-1 voxels; ``placer`` is the
+    strategy (:mod:`wkgt.jobs.strategies`)."""
     options = options.validate()
     occupied = [(box.topleft, box.size) for box in avoided]
     tissue: TissueMap | None = None
@@ -92,7 +95,8 @@ def plan_boxes(
 
     try:
         plan = make_plan(
-            request, occupied=occupied, gap=gap, filter_for_box=on_tissue if tissue is not None and not skipped else None
+            request, occupied=occupied, gap=gap, filter_for_box=on_tissue if tissue is not None and not skipped else None,
+            placer=placer,
         )
     except InvalidInput as err:
         if tissue is None or skipped or "usable ground" not in str(err):
@@ -140,6 +144,7 @@ def plan_layer(
     preview: Path | None,
     avoided: Sequence[AvoidedBox] = (),
     gap: int = 0,
+    placer: Placer | None = None,
 ) -> Plan:
     """Plan boxes on ``layer`` (on tissue where ``reader`` reads its coarsest mag, clear of
     ``avoided``), check the plan, and draw it into ``preview``."""
@@ -151,6 +156,7 @@ def plan_layer(
         distribution=distribution,
         avoided=avoided,
         gap=gap,
+        placer=placer,
     )
     plan = checked(plan, facts, layer, options)
     if preview is not None:

@@ -15,9 +15,13 @@ Scores per voxel of the analysis mag, each in [0, 1] or a few units (higher = mo
   voxels that are 0 in either layer count as agreeing.
 
 A box's score is its mean voxel score (a summed-volume table: any box costs 64 look-ups).
-Placement reuses :func:`place_boxes`: first only corners whose box scores at least the median
-of the positive scores are candidates, then any positive score, then any usable corner; at each
-step as many boxes as fit are spread as usual, so ten boxes do not pile up on one error.
+Placement reuses :func:`place_boxes`, one box at a time: first only corners whose box scores at
+least the 99th percentile of the positive scores (of a sample of usable corners) are
+candidates, then lower percentiles (``LEVELS``) down to any positive score; each new box is the candidate
+farthest from the boxes placed so far and keeps a quarter of a box edge from them, so ten boxes do
+not pile up on one error; a second pass over the high levels (from the median up) lets
+boxes lie side by side, then the low levels go the same way; whatever does not fit is spread
+over the usable region.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import attrs
 import numpy as np
 
 from ..errors import InvalidInput
+from .avoid import gap_voxels
 from .placement import aligned_corner_range
 from .strategy import Placement, PlacementTask, place_up_to
 from .tissue import box_sums
@@ -36,8 +41,10 @@ from .vectors import Vec3
 Z_ALLOWED = 3.0
 Z_CAP = 10.0
 MIN_LOG_SPREAD = 0.05
-LEVELS = (0.9, 0.75, 0.5, 0.0)
+LEVELS = (0.99, 0.98, 0.96, 0.93, 0.9, 0.85, 0.8, 0.75, 0.6, 0.5, 0.25, 0.0)
+HIGH = 0.5
 SCORE_SAMPLE = 8192
+SPACING_EDGES = 0.25
 
 
 def uncertainty_scores(data: np.ndarray) -> np.ndarray:
@@ -161,18 +168,23 @@ def place_by_score(task: PlacementTask, scores: ScoreMap) -> tuple[Placement, fl
     values = scores.box_scores(sample, task.box_size_mag1) if len(sample) else np.zeros(0)
     positive = values[values > 0]
     thresholds = sorted({float(np.quantile(positive, q)) for q in LEVELS}, reverse=True) if positive.size else []
+    spacing = max(task.gap, gap_voxels(SPACING_EDGES * float(np.mean(np.asarray(task.box_size_mag1) * np.asarray(task.voxel_size_nm))), task.voxel_size_nm))
     placed = np.empty((0, 3), dtype=np.int64)
     used = 0.0
-    for threshold in [*thresholds, None]:
-        need = task.count - len(placed)
-        if need == 0:
-            break
-        usable = task.candidate_filter if threshold is None else _at_least(scores, task, threshold)
-        occupied = list(task.occupied) + [(tuple(int(v) for v in c), task.box_size_mag1) for c in placed]
-        more = place_up_to(task, need, task.seed, usable, occupied, task.gap)  # type: ignore[arg-type]
-        if len(more):
-            used = 0.0 if threshold is None else threshold
+    high = [t for t in thresholds if t >= float(np.quantile(positive, HIGH))] if positive.size else []
+    low = [t for t in thresholds if t not in high]
+    for levels, gap in ((high, spacing), (high, task.gap), (low, spacing), (low, task.gap)):
+        for threshold in levels:  # apart from each other first (one box per error before a second), then side by side
+            usable = _at_least(scores, task, threshold)
+            while len(placed) < task.count and _any_free(sample[values >= threshold], _occupied(task, placed), task.box_size_mag1, gap):
+                more = place_up_to(task, 1, task.seed + len(placed), usable, _occupied(task, placed), gap)  # type: ignore[arg-type]
+                if not len(more):
+                    break
+                placed, used = np.concatenate([placed, more]), threshold
+    if len(placed) < task.count:  # the rest spread over the usable region
+        more = place_up_to(task, task.count - len(placed), task.seed, task.candidate_filter, _occupied(task, placed), task.gap)
         placed = np.concatenate([placed, more])
+        used = 0.0 if len(more) else used
     if len(placed) < task.count:
         raise InvalidInput(
             f"{task.count} boxes of {'×'.join(map(str, task.box_size_mag1))} mag-1 voxels do not fit on usable ground "
@@ -180,6 +192,18 @@ def place_by_score(task: PlacementTask, scores: ScoreMap) -> tuple[Placement, fl
         )
     box_scores = scores.box_scores(placed, task.box_size_mag1)
     return Placement(placed, scores=tuple(round(float(v), 4) for v in box_scores)), used
+
+
+def _any_free(corners: np.ndarray, occupied: list[tuple[Vec3, Vec3]], box: Vec3, gap: int) -> bool:
+    """Whether any of ``corners`` keeps ``gap`` from every occupied box (a cheap test before placing)."""
+    free = np.ones(len(corners), dtype=bool)
+    for start, size in occupied:
+        free &= ~np.all((corners < np.asarray(start) + np.asarray(size) + gap) & (corners + np.asarray(box) + gap > np.asarray(start)), axis=1)
+    return bool(free.any())
+
+
+def _occupied(task: PlacementTask, placed: np.ndarray) -> list[tuple[Vec3, Vec3]]:
+    return list(task.occupied) + [(tuple(int(v) for v in c), task.box_size_mag1) for c in placed]  # type: ignore[misc]
 
 
 def _at_least(scores: ScoreMap, task: PlacementTask, threshold: float) -> object:

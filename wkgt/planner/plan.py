@@ -34,8 +34,8 @@ class Box:
     name: str
     topleft: Vec3
     size: Vec3
-    stratum: int | None = None
-    score: float | None = None
+    stratum: int | None = attrs.field(default=None, eq=False)  # a box is its name and place; these annotate it
+    score: float | None = attrs.field(default=None, eq=False)
 
     @property
     def center(self) -> Vec3:

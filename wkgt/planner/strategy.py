@@ -31,7 +31,7 @@ StrategyName = Literal["spread", "diverse", "focus"]
 STRATEGIES: tuple[str, ...] = ("spread", "diverse", "focus")
 ANALYSIS_SPAN_VOXELS = 16
 MIN_SPAN_VOXELS = 4
-MAX_ANALYSIS_VOXELS = 2**23
+MAX_ANALYSIS_VOXELS = 2**22
 DEFAULT_HOLDOUT_GAP_NM = 1000.0
 MAX_STRATA = 32
 
@@ -233,7 +233,10 @@ def place_up_to(
     found = attempt(count)
     if found is not None:
         return found
-    low, high, best = 0, count - 1, np.empty((0, 3), dtype=np.int64)
+    one = attempt(1) if count > 1 else None
+    if one is None:
+        return np.empty((0, 3), dtype=np.int64)
+    low, high, best = 1, count - 1, one
     while low < high:
         middle = (low + high + 1) // 2
         placed = attempt(middle)
