@@ -13,7 +13,7 @@ import click
 import typer
 
 from ..errors import WkgtError
-from . import check, create_boxes, demo, plan, sandbox
+from . import check, create_boxes, demo, evaluate, plan, sandbox
 
 app = typer.Typer(
     name="wkgt",
@@ -27,6 +27,7 @@ app.command("create-boxes")(create_boxes.main)
 app.command("check")(check.main)
 app.command("sandbox")(sandbox.main)
 app.command("demo")(demo.main)
+app.command("evaluate")(evaluate.main)
 
 
 def _version(value: bool) -> None:

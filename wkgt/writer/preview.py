@@ -4,7 +4,9 @@ Both views share one horizontal scale (x lines up); the top view is above, the s
 below, then a scale bar in µm. The background is the mean of the coarsest mag along the
 hidden axis when a tissue map was read, with the outline of where the tissue mask covers at
 least half of that axis; every box is drawn in its annotation colour and numbered as in the
-table; boxes of earlier rounds are grey.
+table; boxes of earlier rounds are grey. With strata (``--strategy diverse``, ``--holdout``) a
+box's colour is its stratum's and its label ends in ``s<stratum>``; evaluation boxes are white,
+numbered ``E1``….
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ BACKGROUND = (24, 24, 24)
 EMPTY_REGION = (64, 64, 64)
 OUTLINE = (0, 230, 120)
 AVOIDED = (150, 150, 150)
+HOLDOUT = (255, 255, 255)
 TEXT = (240, 240, 240)
 
 
@@ -188,14 +191,18 @@ def _draw_boxes(draw: Any, plan: Plan, lay: PreviewLayout, font: Any) -> None:
             b = to_px(box.topleft[0] + box.size[0], box.topleft[axis] + box.size[axis])
             draw.rectangle([round(a[0]), round(a[1]), round(b[0]) - 1, round(b[1]) - 1], outline=AVOIDED, width=1)
     count = len(plan.boxes)
-    for i, planned in enumerate(plan.boxes):
-        color = _box_color(i, count)
+    strata = max((box.stratum or 0 for box in plan.boxes + plan.holdout), default=0)
+    for i, planned in enumerate(plan.boxes + plan.holdout):
+        held = i >= count
+        color = _box_color(planned.stratum - 1, strata) if strata and planned.stratum else _box_color(i % max(count, 1), count)
+        label = ("E" if held else "") + _number(planned.name, i if not held else i - count)
+        label += f" s{planned.stratum}" if strata and planned.stratum else ""
         for to_px, axis in ((lay.xy, 1), (lay.xz, 2)):
             a = to_px(planned.topleft[0], planned.topleft[axis])
             b = to_px(planned.topleft[0] + planned.size[0], planned.topleft[axis] + planned.size[axis])
             rect = [round(a[0]), round(a[1]), max(round(b[0]) - 1, round(a[0])), max(round(b[1]) - 1, round(a[1]))]
-            draw.rectangle(rect, outline=color, width=2)
-            draw.text((rect[0] + 3, rect[1] + 2), _number(planned.name, i), fill=color, font=font)
+            draw.rectangle(rect, outline=HOLDOUT if held else color, width=2)
+            draw.text((rect[0] + 3, rect[1] + 2), label, fill=HOLDOUT if held else color, font=font)
 
 
 def _draw_scale_bar(draw: Any, lay: PreviewLayout, font: Any, unit: str) -> None:
