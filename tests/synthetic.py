@@ -70,10 +70,12 @@ def inject_errors(labels: np.ndarray, merges: int, splits: int, seed: int, fragm
     chosen: list[np.ndarray] = []
     next_id = int(labels.max()) + 1
     for error, kind in enumerate(["merge"] * merges + ["split"] * splits):
+        apart = 2.5 * spacing
         while True:
             cell = int(rng.choice(inner))
-            if all(np.linalg.norm(centres[cell] - c) > 2.5 * spacing for c in chosen):
+            if all(np.linalg.norm(centres[cell] - c) > apart for c in chosen):
                 break
+            apart *= 0.99  # crowded: accept errors a little closer
         chosen.append(centres[cell])
         voxels = labels == cell
         if kind == "merge":

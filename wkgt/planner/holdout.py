@@ -5,7 +5,7 @@ test set, next to the training boxes. A fair test set is separate in space: each
 keeps ``gap`` mag-1 voxels (at least ``--holdout-gap-nm`` on every axis) from every training
 box, and the holdout boxes are spread over the strata in proportion to the training boxes'
 strata (every stratum with a training box gets one when K allows), so both sets see the same
-kinds of tissue.
+kinds of tissue. When the strata have no room left, the rest go anywhere usable (the gap kept).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InvalidInput
 from .placement import place_boxes
 from .strata import StrataMap, place_per_stratum
-from .strategy import PlacementTask, allocate
+from .strategy import PlacementTask, allocate, place_up_to
 from .vectors import Vec3
 
 
@@ -51,6 +51,11 @@ def place_holdout(
         candidate_filter=task.candidate_filter,
     )
     corners, numbers, _ = place_per_stratum(shifted, strata, wanted, occupied, distance)
+    if len(corners) < count:  # the strata are full: the rest anywhere usable, the gap still kept
+        taken = occupied + [(tuple(int(v) for v in c), task.box_size_mag1) for c in corners]  # type: ignore[misc]
+        more = place_up_to(shifted, count - len(corners), task.seed + 7919, task.candidate_filter, taken, distance)
+        corners = np.concatenate([corners, more])
+        numbers = list(numbers) + list(strata.majority(more, task.box_size_mag1))
     if len(corners) < count:
         raise InvalidInput(
             f"--holdout {count}: only {len(corners)} evaluation box(es) fit {distance} mag-1 voxels away from the "
