@@ -171,3 +171,8 @@ def test_scores_equal_scikit_image_and_overall_pools_boxes_apart():
     assert len(np.unique(t)) == 2 and len(np.unique(s)) == 2
     with pytest.raises(InvalidInput):
         score_segmentation(np.zeros((2, 2, 2), int), np.zeros((2, 2, 2), int))
+
+
+def test_run_keys_of_plain_jobs_stay_as_they_were():
+    assert "strategy" not in PlanOptions(count=5).to_dict()  # the run key hashes this dict
+    assert PlanOptions(count=5, strategy=StrategyOptions("diverse", strata=3)).to_dict()["strategy"]["strata"] == 3
