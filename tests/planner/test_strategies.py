@@ -176,3 +176,15 @@ def test_scores_equal_scikit_image_and_overall_pools_boxes_apart():
 def test_run_keys_of_plain_jobs_stay_as_they_were():
     assert "strategy" not in PlanOptions(count=5).to_dict()  # the run key hashes this dict
     assert PlanOptions(count=5, strategy=StrategyOptions("diverse", strata=3)).to_dict()["strategy"]["strata"] == 3
+
+
+def test_strata_layer_gives_each_labelled_region_a_box():
+    labels = np.zeros((112, 112, 112), dtype=np.uint32)  # at mag 2: three slabs, the thinnest a sixth
+    labels[:56], labels[56:93], labels[93:] = 5, 6, 7
+    image, _ = four_textures((112, 112, 112), 0)
+    layers = {"color": source("color", "color", image, data_mag=2), "layers": source("layers", "segmentation", labels, data_mag=2)}
+    plan = plan_with(StrategyOptions("diverse", strata_layer="layers"), layers, 0, count=6, shape=(224, 224, 224))
+    assert [s.label for s in plan.strategy.strata] == [5, 6, 7] and plan.strategy.strata_source == "labels of layers"
+    assert sorted({b.stratum for b in plan.boxes}) == [1, 2, 3]
+    for box in plan.boxes:
+        assert (box_of(labels, box, mag=2) == plan.strategy.strata[box.stratum - 1].label).mean() >= 0.5

@@ -28,8 +28,9 @@ def build_evaluation_annotation(plan: Plan, dataset: DatasetFacts, *, name: str,
     description says it is a test set (and how to score a segmentation against it)."""
     held_out = evaluation_plan(plan)
     gap = plan.strategy.holdout_gap_nm if plan.strategy is not None else None
+    apart = f" at least {gap:g} nm from every training box" if gap is not None else ""
     note = (
-        f"Evaluation set: {len(held_out.boxes)} boxes at least {gap:g} nm from every training box. "
+        f"Evaluation set: {len(held_out.boxes)} boxes{apart}. "
         "Paint them, keep them out of training, and score a segmentation with "
         "`wkgt evaluate --annotation <this annotation> --segmentation <layer>`.\n"
     )

@@ -30,9 +30,11 @@ def paint(annotation: Any, boxes: list[dict[str, Any]], labels: np.ndarray) -> N
         layer.get_or_add_mag(1, chunk_shape=32, shard_shape=32).write(painted, absolute_offset=(0, 0, 0))  # small shards: quick writes
 
 
-def test_diverse_over_http_covers_the_rare_texture_and_reports_each_box_stratum(strata_sandbox, synthetic, capsys):
-    code, data, err = run_json(capsys, server_argv(strata_sandbox, "--strategy", "diverse", "--strata", "4", "--dry-run"))
+def test_diverse_over_http_covers_the_rare_texture_and_reports_each_box_stratum(strata_sandbox, synthetic, capsys, tmp_path):
+    picture = tmp_path / "strata.png"
+    code, data, err = run_json(capsys, server_argv(strata_sandbox, "--strategy", "diverse", "--strata", "4", "--dry-run", "--preview", str(picture)))
     assert code == 0, err
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     strategy = data["strategy"]
     assert strategy["name"] == "diverse" and strategy["mag"] == "2" and strategy["bytes_read"] == 64**3
     assert all(isinstance(box["stratum"], int) for box in data["boxes"])
@@ -129,6 +131,7 @@ def test_strategies_on_a_local_dataset_write_both_annotations_and_evaluate_reads
         (("--focus", "no_such_layer", "--dry-run"), 3, "no such layer"),
         (("--strategy", "focus", "--dry-run"), 2, "--focus LAYER"),
         (("--strata", "40", "--dry-run"), 2, "--strata must be between"),
+        (("--strata-layer", "truth", "--dry-run"), 2, "distinct ids"),  # hundreds of cells are no strata
         (("--holdout", "2", "--as-tasks", "--project", "p", "--task-type", "t"), 2, "--as-tasks"),
     ],
 )
