@@ -339,7 +339,7 @@ def _named_boxes(
             f"{prefix} {i:0{width}d}",
             tuple(int(v) for v in corners[k]),  # type: ignore[arg-type]
             size,
-            stratum=None if strata is None else int(strata[k]),
+            stratum=int(strata[k]) if strata is not None and strata[k] else None,  # 0: in no stratum
             score=None if scores is None else float(scores[k]),
         )
         for i, k in enumerate(order, start=1)
