@@ -131,8 +131,10 @@ def main() -> None:
     parser.add_argument("--diverse-seeds", type=int, default=100)
     parser.add_argument("--focus-seeds", type=int, default=20)
     args = parser.parse_args()
-    diversity(args.diverse_seeds)
-    focus(args.focus_seeds)
+    if args.diverse_seeds:
+        diversity(args.diverse_seeds)
+    if args.focus_seeds:
+        focus(args.focus_seeds)
 
 
 if __name__ == "__main__":

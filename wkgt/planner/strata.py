@@ -11,7 +11,7 @@ each averaged over a window of about half a box:
 
 Features are standardized (median and interquartile range) and clustered with k-means++
 (several starts, the tightest kept); strata are numbered by volume (1 = largest). A box
-belongs to the stratum that fills at least half of it (read off one summed-volume table per
+belongs to the stratum that fills three quarters of it (else at least half) (read off one summed-volume table per
 stratum); boxes of a stratum are spread with the planner's :func:`place_boxes`.
 """
 
@@ -27,7 +27,7 @@ from .strategy import MAX_STRATA, Placement, PlacementTask, StratumReport, alloc
 from .tissue import box_sums, summed_volume_table
 from .vectors import Vec3
 
-PURITY = 0.5
+PURITIES = (0.75, 0.5)
 KMEANS_SAMPLE = 10_000
 KMEANS_STARTS = 4
 DEFAULT_MAX_STRATA = 6
@@ -155,17 +155,21 @@ class StrataMap:
         best = np.argmax(shares, axis=1)
         return tuple(int(b + 1) if shares[i, b] > 0 else 0 for i, b in enumerate(best))
 
-    def filter_for(self, stratum: int, box_size_mag1: Sequence[int], base: object | None = None) -> object:
-        """The candidate filter of one stratum: the stratum fills at least ``PURITY`` of the box."""
+    def filter_for(self, stratum: int, box_size_mag1: Sequence[int], base: object | None = None, purity: float = PURITIES[-1]) -> object:
+        """The candidate filter of one stratum: the stratum fills at least ``purity`` of the box."""
         size = tuple(int(v) for v in box_size_mag1)
 
         def usable(corners: np.ndarray) -> np.ndarray:
-            ok = self.share_of(stratum, corners, size) >= PURITY - 1e-9
+            ok = self.share_of(stratum, corners, size) >= purity - 1e-9
             if base is not None:
                 ok &= base(corners)  # type: ignore[operator]
             return ok
 
         return usable
+
+
+def _as_occupied(corners: np.ndarray, task: PlacementTask) -> list[tuple[Vec3, Vec3]]:
+    return [(tuple(int(v) for v in c), task.box_size_mag1) for c in corners]  # type: ignore[misc]
 
 
 def place_per_stratum(
@@ -183,8 +187,13 @@ def place_per_stratum(
     taken = list(occupied)
     for position, s in enumerate(order):
         want = wanted[s]
-        usable = strata.filter_for(s + 1, task.box_size_mag1, task.candidate_filter)
-        corners = place_up_to(task, want, task.seed + s, usable, taken, gap)  # type: ignore[arg-type]
+        corners = np.empty((0, 3), dtype=np.int64)
+        for purity in PURITIES:  # boxes well inside the stratum first (spread pushes them to its edges)
+            usable = strata.filter_for(s + 1, task.box_size_mag1, task.candidate_filter, purity)
+            more = place_up_to(task, want - len(corners), task.seed + s, usable, taken + _as_occupied(corners, task), gap)  # type: ignore[arg-type]
+            corners = np.concatenate([corners, more])
+            if len(corners) == want:
+                break
         short = want - len(corners)
         if short and position + 1 < len(order):
             wanted[order[-1]] += short  # the largest stratum takes what a small one cannot hold
