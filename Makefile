@@ -19,6 +19,7 @@ test: $(INSTALLED_TEST)
 bench: $(INSTALLED)
 	$(BIN)/python scripts/bench_planner.py
 	$(BIN)/python scripts/bench_requests.py
+	$(BIN)/python scripts/bench_strategies.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -82,7 +82,7 @@ def test_server_commands_run_against_the_sandbox(sandbox, monkeypatch, capsys, t
         for line in README.splitlines()
         if line.startswith((".venv/bin/wkgt create-boxes", ".venv/bin/wkgt check"))
     ]
-    assert len(lines) == 8
+    assert len(lines) == 9
     for line in lines:
         annotation_id = next(iter(sandbox.state.annotations), "")
         argv = shlex.split(line.replace("$WK_URL", sandbox.url).replace("<id>", annotation_id))[1:]

@@ -14,7 +14,7 @@ import click
 import typer
 
 from ..errors import WkgtError
-from . import check, create_boxes, datasets, demo, info, plan, sandbox, train
+from . import check, create_boxes, datasets, demo, evaluate, info, plan, sandbox, train
 from .options import optional_value
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.command("info")(info.main)
 app.command("train")(train.main)
 app.command("sandbox")(sandbox.main)
 app.command("demo")(demo.main)
+app.command("evaluate")(evaluate.main)
 
 
 def _version(value: bool) -> None:

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from ..errors import InvalidInput, WriteError
 from . import options as o
+from . import strategy_options as s
 from .output import print_json, stderr, stdout
 from .render import print_plan, print_warnings
 
@@ -94,6 +95,13 @@ def main(
     tag: Annotated[Optional[list[str]], typer.Option(metavar="TAG", help="Datasets carrying this tag (repeat: all of them).", rich_help_panel=BATCH, show_default=False)] = None,
     same_mag: Annotated[bool, typer.Option("--same-mag", help="Mags whose effective voxel sizes match across the datasets.", rich_help_panel=BATCH)] = False,
     memory_budget: Annotated[Optional[str], typer.Option("--memory-budget", metavar="SIZE", help="Memory for concurrent tissue scoring, e.g. 8G (default: half the available).", rich_help_panel=BATCH, show_default=False)] = None,
+    strategy: s.StrategyOption = None,
+    strata: s.StrataOption = None,
+    strata_layer: s.StrataLayerOption = None,
+    focus: s.FocusOption = None,
+    compare: s.CompareOption = None,
+    holdout: s.HoldoutOption = 0,
+    holdout_gap_nm: s.HoldoutGapOption = s.DEFAULT_HOLDOUT_GAP_NM,
 ) -> None:
     """Plan boxes for a dataset and create them as named boxes in a new annotation (or as tasks).
 
@@ -125,7 +133,7 @@ def main(
     job = CreateBoxesJob(
         layer=layer,
         organization=organization,
-        plan=planning.parse(),
+        plan=s.with_strategy(planning.parse(), strategy, strata, strata_layer, focus, compare, holdout, holdout_gap_nm),
         tissue=TissueOptions(check=not no_tissue_check, min_tissue=min_tissue, **_budget(tissue_budget)),
         rounds=Rounds(avoid=tuple(avoid or ()), previous=avoid_previous, gap_nm=gap_nm),
         write=WriteOptions(
@@ -179,6 +187,9 @@ def report(result: CreateBoxesResult, *, as_json: bool, saved: Sequence[tuple[st
     urls = [url or "" for url in result.box_urls] if any(result.box_urls) else None
     print_plan(console, result.plan, urls)
     console.print(summary_line(result), highlight=False, soft_wrap=True)
+    if result.plan.holdout:
+        where = result.evaluation.url if result.evaluation else result.evaluation_output or "not written (dry run)"
+        console.print(f"evaluation set ({len(result.plan.holdout)} boxes): {where}", highlight=False, soft_wrap=True)
     if result.preview is not None:
         console.print(f"preview: {result.preview}", highlight=False, soft_wrap=True)
     for what, path in saved:

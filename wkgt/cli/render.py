@@ -63,20 +63,51 @@ def plan_summary(plan: Plan) -> Table:
             + f"read {t.bytes_read:,} bytes ({ratio:.2f}× the mag over the region; {t.decoded_bytes:,} decoded)"
             + (f"; {t.mag_reason}" if t.mag_reason else ""),
         )
+    if plan.strategy is not None:
+        table.add_row("strategy", strategy_line(plan))
     if plan.avoided:
         annotations = sorted({box.annotation for box in plan.avoided})
         table.add_row("avoided", f"{len(plan.avoided)} earlier box(es) of {len(annotations)} annotation(s): {', '.join(annotations)}")
     return table
 
 
+def strategy_line(plan: Plan) -> str:
+    """The strategy, what it read, its strata (share: training + evaluation boxes) and score."""
+    s = plan.strategy
+    assert s is not None
+    parts = [s.name]
+    if s.layer:
+        parts.append(f"read {s.layer} at mag {s.mag} ({s.bytes_read:,} bytes)")
+    if s.score:
+        versus = f" against {s.compare}" if s.compare else ""
+        parts.append(f"score {s.score}{versus}, region mean {s.region_mean_score:g}, boxes from score {s.score_threshold:g} up")
+    if s.strata:
+        held = any(x.holdout for x in s.strata)
+        strata = ", ".join(
+            f"{x.stratum}{'' if x.label is None else f' (id {x.label})'}: {x.share:.0%} {x.boxes}" + (f"+{x.holdout}" if held else "")
+            for x in s.strata
+        )
+        parts.append(f"strata from {s.strata_source} (share: boxes{' + evaluation' if held else ''}): {strata}")
+    if s.holdout_gap_nm is not None:
+        parts.append(f"{len(plan.holdout)} evaluation boxes ≥ {s.holdout_gap_nm:g} nm from every training box")
+    return "; ".join(parts)
+
+
 def box_table(plan: Plan) -> Table:
-    """One row per box: name, top-left and size in mag-1 voxels, size in µm."""
+    """One row per box (training, then evaluation): name, top-left and size in mag-1 voxels, size
+    in µm, and the tissue share, stratum and score where known."""
     table = Table(title=None, header_style="bold")
     fractions = plan.tissue.box_fractions if plan.tissue is not None else ()
-    for column in ("box", "top-left (mag 1)", "size (mag 1)", "size (µm)") + (("tissue",) if fractions else ()):
+    boxes = plan.boxes + plan.holdout
+    strata = any(box.stratum is not None for box in boxes)
+    scores = any(box.score is not None for box in boxes)
+    columns = ("box", "top-left (mag 1)", "size (mag 1)", "size (µm)") + (("tissue",) if fractions else ())
+    for column in columns + (("stratum",) if strata else ()) + (("score",) if scores else ()):
         table.add_column(column)
-    for i, box in enumerate(plan.boxes):
-        extra = (f"{fractions[i]:.0%}",) if i < len(fractions) else ()
+    for i, box in enumerate(boxes):
+        extra = ((f"{fractions[i]:.0%}" if i < len(fractions) else "",) if fractions else ())
+        extra += (str(box.stratum or ""),) if strata else ()
+        extra += ("" if box.score is None else f"{box.score:.3g}",) if scores else ()
         table.add_row(box.name, format_vec(box.topleft, ","), format_vec(box.size), _um(box.size, plan.voxel_size_nm), *extra)
     return table
 

@@ -40,6 +40,7 @@ from ..writer import (
     job_lock,
     upload,
 )
+from ..writer.evaluation import build_evaluation_annotation, evaluation_name, evaluation_plan
 from ..writer.files import save_annotation
 from ..writer.preview import render_preview
 from ..writer.tasks import TaskOptions, TaskResult, TaskTarget, check_mag, create_tasks, existing_result, prepare_tasks, tasks_of_run
@@ -48,8 +49,9 @@ from ..writer.progress import SILENT, Progress
 from ..writer.tasks import TaskOptions, TaskResult, create_tasks
 from . import review
 from .distribute import Distribution, check_available
-from .planning import TissueOptions, plan_layer
+from .planning import TissueOptions, checked, plan_layer
 from .run_key import job_facets, run_key
+from .strategies import placer_for
 
 Status = Literal["dry-run", "created", "exists", "saved"]
 
@@ -111,6 +113,8 @@ class CreateBoxesJob:
         self.distribution.validate()
         if self.rounds.gap_nm is not None:
             check_gap_nm(self.rounds.gap_nm)
+        if self.plan.strategy.validate().holdout and self.write.tasks is not None:
+            raise InvalidInput("--holdout writes an evaluation annotation; it does not go with --as-tasks")
         if self.reviewed is not None:
             review.check_job(self.plan, self.rounds.any)
         elif self.tissue.check:
@@ -136,6 +140,9 @@ class CreateBoxesResult:
     tasks: TaskResult | None = None
     archived_duplicates: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    evaluation: AnnotationRef | None = None
+    holdout_urls: tuple[str | None, ...] = ()
+    evaluation_output: Path | None = None
 
     @property
     def all_warnings(self) -> tuple[str, ...]:
@@ -168,6 +175,11 @@ class CreateBoxesResult:
         )
         if self.tasks is not None:
             data["tasks"] = self.tasks.to_dict()
+        if self.plan.holdout:
+            for box, url in zip(data["holdout"], self.holdout_urls):
+                box["url"] = url
+            data["evaluation"] = self.evaluation.to_dict() if self.evaluation else None
+            data["evaluation_output"] = str(self.evaluation_output) if self.evaluation_output else None
         return data
 
 
@@ -234,22 +246,32 @@ def create_boxes(
     if job.reviewed is not None:
         facets["plan"] = job.reviewed.digest
     key = run_key(config.url, facts, chosen, job.plan, facets)
+    eval_key = evaluation_key(key)
 
-    def result(plan: Plan, status: Status, annotation: AnnotationRef | None = None, **extra: Any) -> CreateBoxesResult:
+    def urls_of(boxes: tuple[Box, ...], annotation: AnnotationRef | None) -> tuple[str | None, ...]:
         if annotation is not None:
-            urls = tuple(annotation_url(config.url, annotation.id, box, facts.voxel_size_nm) for box in plan.boxes)
-        else:
-            urls = tuple(dataset_view_url(config.url, facts.name, facts.id or "", b, facts.voxel_size_nm) for b in plan.boxes)
+            return tuple(annotation_url(config.url, annotation.id, box, facts.voxel_size_nm) for box in boxes)
+        return tuple(dataset_view_url(config.url, facts.name, facts.id or "", box, facts.voxel_size_nm) for box in boxes)
+
+    def result(
+        plan: Plan, status: Status, annotation: AnnotationRef | None = None, evaluation: AnnotationRef | None = None, **extra: Any
+    ) -> CreateBoxesResult:
+        urls = urls_of(plan.boxes, annotation)
         if preview is not None and status == "exists":
             render_preview(plan, preview)
         review.save_csv(plan, write.csv, urls)
-        return CreateBoxesResult(plan, facts, chosen.name, status, key, urls, annotation, preview=write.preview, **extra)
+        return CreateBoxesResult(
+            plan, facts, chosen.name, status, key, urls, annotation, preview=write.preview,
+            evaluation=evaluation, holdout_urls=urls_of(plan.holdout, evaluation), **extra,
+        )  # fmt: skip
 
     if not write.dry_run and not write.force_new:
         progress.step("looking for an earlier run of this job")
         if target is None and (existing := find_existing(session, key)) is not None:
             boxes = read_annotation(session, existing.id).user_boxes
-            return result(with_boxes(sketch(), boxes), "exists", existing)
+            evaluation = find_existing(session, eval_key) if job.plan.strategy.holdout else None
+            held = read_annotation(session, evaluation.id).user_boxes if evaluation is not None else ()
+            return result(attrs.evolve(with_boxes(sketch(), boxes), holdout=held), "exists", existing, evaluation)
         if target is not None and (done := _tasks_done(session, target, key, sketch())):
             return result(done.plan, "exists", tasks=done.tasks)
     notes: tuple[str, ...] = ()
@@ -261,12 +283,19 @@ def create_boxes(
         if rounds.any:
             progress.step("reading the boxes of earlier rounds")
             avoided, notes = gather_avoided(session, facts, rounds.avoid, rounds.previous, own_key=key)
+            if avoided and job.plan.strategy.holdout and (own := find_existing(session, eval_key)) is not None:
+                avoided = tuple(box for box in avoided if box.annotation != own.id)  # this job's evaluation set
         reader = remote_reader(session, facts, chosen) if job.tissue.check else None
         reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress, job.distribution, job.tissue)
+        placer = placer_for(
+            job.plan, facts, chosen, lambda layer, mag: remote_reader(session, facts, layer, mag), tissue_check=job.tissue.check
+        )
         plan = plan_layer(
             facts, chosen, job.plan, job.tissue, job.distribution, reader, preview, avoided, gap if avoided else 0,
-            ground_truth,
+            ground_truth, placer,
         )
+        if plan.holdout:
+            checked(evaluation_plan(plan), facts, chosen, job.plan, ground_truth)
     plan = review.with_local_folder_note(plan, ref)
     review.save(plan, write.save, facts, chosen)
     if target is not None:
@@ -277,9 +306,11 @@ def create_boxes(
         return result(plan, "dry-run", warnings=notes)
     progress.step(f"uploading the annotation ({len(plan.boxes)} boxes)")
     written = _write_annotation(session, plan, facts, write, key, fallback)
+    evaluation = _write_evaluation(session, plan, facts, write, eval_key, fallback) if plan.holdout else None
     return result(
-        plan, written.status, written.annotation, archived_duplicates=written.archived, warnings=notes + written.warnings
-    )
+        plan, written.status, written.annotation, evaluation,
+        archived_duplicates=written.archived, warnings=notes + written.warnings,
+    )  # fmt: skip
 
 
 @attrs.frozen
@@ -312,6 +343,29 @@ def _write_annotation(
     outcome = reconcile(session, key, made)
     status: Status = "created" if outcome.survivor.id == made.id else "exists"
     return _Written(status, outcome.survivor, outcome.archived, outcome.warnings)
+
+
+def _write_evaluation(
+    session: Session, plan: Plan, facts: DatasetFacts, write: WriteOptions, eval_key: str, fallback: LayerFacts | None
+) -> AnnotationRef:
+    """The evaluation annotation (``--holdout``): the one an earlier run made, else one upload,
+    reconciled like the training annotation (one per job across machines)."""
+    if not write.force_new and (existing := find_existing(session, eval_key)) is not None:
+        return existing
+    upload_id = new_upload_id()
+    built = build_evaluation_annotation(
+        plan, facts, name=evaluation_name(write.name or default_name(facts, plan)), key=eval_key, upload_id=upload_id,
+        fallback_segmentation=fallback.name if fallback is not None else False,
+    )  # fmt: skip
+    made = upload(session, built, upload_id)
+    return made if write.force_new else reconcile(session, eval_key, made).survivor
+
+
+def evaluation_key(key: str) -> str:
+    """The run key of a job's evaluation annotation (``--holdout``): derived from the job's own."""
+    import hashlib
+
+    return hashlib.sha256(f"{key};evaluation".encode()).hexdigest()[:16]
 
 
 def sketch_plan(facts: DatasetFacts, layer: LayerFacts, options: PlanOptions, ground_truth: GroundTruthLayer | None = None) -> Plan:
@@ -386,21 +440,36 @@ def _local_job(path: Path, job: CreateBoxesJob, progress: Progress = SILENT) -> 
     else:
         reader = local_reader(path, chosen) if job.tissue.check else None
         reader = review.counting(reader, facts, chosen, job.plan, ground_truth, progress, job.distribution, job.tissue)
-        plan = plan_layer(facts, chosen, job.plan, job.tissue, job.distribution, reader, preview, ground_truth=ground_truth)
+        placer = placer_for(job.plan, facts, chosen, lambda layer, mag: local_reader(path, layer, mag), tissue_check=job.tissue.check)
+        plan = plan_layer(
+            facts, chosen, job.plan, job.tissue, job.distribution, reader, preview, ground_truth=ground_truth, placer=placer
+        )
+        if plan.holdout:
+            checked(evaluation_plan(plan), facts, chosen, job.plan, ground_truth)
     key = run_key(None, facts, chosen, job.plan, facets)
     review.save(plan, write.save, facts, chosen)
     none_urls = tuple(None for _ in plan.boxes)
+    held_urls = tuple(None for _ in plan.holdout)
     review.save_csv(plan, write.csv, none_urls)
     if write.dry_run:
-        return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls, preview=write.preview)
+        return CreateBoxesResult(plan, facts, chosen.name, "dry-run", key, none_urls, preview=write.preview, holdout_urls=held_urls)
     assert write.output is not None  # checked before any work
-    annotation = build_annotation(
-        plan, facts, name=write.name or default_name(facts, plan), description=describe(plan, key),
-        fallback_segmentation=fallback.name if fallback is not None else False,
-    )
+    name = write.name or default_name(facts, plan)
+    fallback_name = fallback.name if fallback is not None else False
+    annotation = build_annotation(plan, facts, name=name, description=describe(plan, key), fallback_segmentation=fallback_name)
     progress.step(f"saving the annotation to {write.output}")
     save_annotation(annotation, write.output)
-    return CreateBoxesResult(plan, facts, chosen.name, "saved", key, none_urls, output=write.output, preview=write.preview)
+    evaluation_output = None
+    if plan.holdout:
+        evaluation_output = write.output.with_name(f"{write.output.stem}-evaluation.zip")
+        evaluation = build_evaluation_annotation(
+            plan, facts, name=evaluation_name(name), key=evaluation_key(key), fallback_segmentation=fallback_name
+        )
+        save_annotation(evaluation, evaluation_output)
+    return CreateBoxesResult(
+        plan, facts, chosen.name, "saved", key, none_urls, output=write.output, preview=write.preview,
+        holdout_urls=held_urls, evaluation_output=evaluation_output,
+    )  # fmt: skip
 
 
 _CONNECTION_KEYWORDS = {"webknossos_url": "url", "token": "token", "timeout_s": "timeout_s", "retry": "retry"}

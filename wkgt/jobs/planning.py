@@ -31,6 +31,7 @@ from ..planner.plan import (
     make_plan,
     planning_region,
 )
+from ..planner.strategy import Placer
 from ..planner.tissue import (
     DEFAULT_CHUNK_VOXELS,
     DEFAULT_MIN_TISSUE,
@@ -134,12 +135,14 @@ def plan_boxes(
     distribution: Distribution = Distribution(),
     avoided: Sequence[AvoidedBox] = (),
     gap: int = 0,
+    placer: Placer | None = None,
 ) -> tuple[Plan, TissueMap | None]:
     """``make_plan`` with boxes kept on tissue and clear of ``avoided`` boxes by ``gap`` mag-1 voxels.
 
     The check runs when a ``reader`` is given and the check is on: at ``tissue_mag`` if given,
     else at the mag :func:`~wkgt.planner.tissue.choose_tissue_read` picks for the box size and
     the budget (``reader.at(mag)`` reads it; ``itemsize``: bytes per voxel of the layer).
+    ``placer`` is the strategy (:mod:`wkgt.jobs.strategies`).
     """
     options = options.validate()
     occupied = [(box.topleft, box.size) for box in avoided]
@@ -178,6 +181,7 @@ def plan_boxes(
         plan = make_plan(
             request, occupied=occupied, gap=gap, filter_for_box=on_tissue if tissue is not None and not skipped else None,
             earlier=avoided,
+            placer=placer,
         )
     except InvalidInput as err:
         if tissue is None or skipped or "usable ground" not in str(err):
@@ -236,6 +240,7 @@ def plan_layer(
     avoided: Sequence[AvoidedBox] = (),
     gap: int = 0,
     ground_truth: GroundTruthLayer | None = None,
+    placer: Placer | None = None,
 ) -> Plan:
     """Plan boxes on ``layer`` (on tissue where ``reader`` reads it, at the mag the box size and
     the budget choose; clear of ``avoided``; at a mag ``ground_truth`` has), check the plan, and draw
@@ -248,6 +253,7 @@ def plan_layer(
         distribution=distribution,
         avoided=avoided,
         gap=gap,
+        placer=placer,
     )
     plan = checked(plan, facts, layer, options, ground_truth)
     if preview is not None:

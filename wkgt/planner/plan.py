@@ -24,6 +24,7 @@ from .mag_choice import choose_mag
 from .placement import CandidateFilter, Region, Spread, measure_spread, place_boxes
 from .ground_truth import GroundTruthLayer, no_common_mag, trainable_mags
 from .rules import ModelKind, RuleSet, rule_set
+from .strategy import Placement, Placer, PlacementTask, StrategyOptions, StrategyReport
 from .vectors import Vec3, Vec3f, format_mag, to_mag, to_mags
 
 MAX_BOXES = 20_000
@@ -62,11 +63,14 @@ def check_mag(mag: Vec3, what: str) -> None:
 
 @attrs.frozen
 class Box:
-    """One ground-truth box: name, top-left corner and size in mag-1 voxels."""
+    """One ground-truth box: name, top-left corner and size in mag-1 voxels; the stratum
+    (``diverse``, ``--holdout``) and score (``focus``) where a strategy set them."""
 
     name: str
     topleft: Vec3
     size: Vec3
+    stratum: int | None = attrs.field(default=None, eq=False)  # a box is its name and place; these annotate it
+    score: float | None = attrs.field(default=None, eq=False)
 
     @property
     def center(self) -> Vec3:
@@ -99,6 +103,7 @@ class PlanOptions:
     """The rule set: ``guide`` or ``webknossos`` (:mod:`wkgt.planner.rules`)."""
     min_object_voxels: int | None = None
     min_box_voxels: int | None = None
+    strategy: StrategyOptions = StrategyOptions()
 
     def request(
         self, voxel_size_nm: Vec3f, mags: Sequence[Vec3], bbox: Region, ground_truth: GroundTruthLayer | None = None
@@ -144,12 +149,14 @@ class PlanOptions:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The choices as JSON values; the options added with the rule sets only when they differ
-        from their defaults, so the run keys of earlier jobs stay the same."""
+        """The choices as JSON values; the options added with the rule sets and the strategy only
+        when they differ from their defaults, so the run keys of earlier jobs stay the same."""
         data = _converter.unstructure(self)
         for name in ("rules", "min_object_voxels", "min_box_voxels"):
             if data[name] == _DEFAULT_CHOICES[name]:
                 del data[name]
+        if self.strategy.is_default:
+            del data["strategy"]
         return data
 
 
@@ -250,6 +257,8 @@ class Plan:
     earlier_voxels: int = 0
     """Boxes of earlier wkgt rounds at the same mag, and their voxels in that mag: one training
     run holds them and this plan's boxes, so they count towards the total."""
+    strategy: StrategyReport | None = None
+    holdout: tuple[Box, ...] = ()
 
     @property
     def mag_vec(self) -> Vec3:
@@ -316,6 +325,9 @@ def _make_converter() -> cattrs.Converter:
         lambda value: [converter.unstructure(v) for v in value],
     )
     converter.register_unstructure_hook(ModelKind, lambda kind: kind.value)
+    converter.register_unstructure_hook(  # a box's stratum and score only where a strategy set them
+        Box, cattrs.gen.make_dict_unstructure_fn(Box, converter, _cattrs_omit_if_default=True)
+    )
     return converter
 
 
@@ -433,13 +445,15 @@ def make_plan(
     name_prefix: str = "GT",
     filter_for_box: Callable[[Vec3, Vec3], CandidateFilter] | None = None,
     earlier: Sequence[AvoidedBox] = (),
+    placer: Placer | None = None,
 ) -> Plan:
     """Choose mag, box size and count, and place the boxes (pure; same request → same plan).
 
     ``filter_for_box(box_size_mag1, mag)`` builds the filter of candidate corners once the box
     size is known (e.g. the tissue check, whose verdict depends on the box size). ``earlier``
     boxes (of earlier rounds) continue the numbering, and those of wkgt rounds at the chosen
-    mag count towards the total.
+    mag count towards the total. ``placer`` (a strategy, :mod:`wkgt.planner.strategy`) places
+    the boxes instead of the even spread.
     """
     request = request.validate()
     options = request.options
@@ -475,24 +489,17 @@ def make_plan(
     region = planning_region(request)
     box_mag1: Vec3 = tuple(s * m for s, m in zip(size.size, mag.mag))  # type: ignore[assignment]
     candidate_filter = filter_for_box(box_mag1, mag.mag) if filter_for_box is not None else None
-    corners = place_boxes(
-        region,
-        box_mag1,
-        mag.mag,
-        request.voxel_size_nm,
-        count,
-        options.seed,
-        occupied=occupied,
-        gap=gap,
-        candidate_filter=candidate_filter,
+    task = PlacementTask(
+        region, box_mag1, mag.mag, request.voxel_size_nm, count, options.seed,
+        tuple((tuple(t), tuple(s)) for t, s in occupied), gap, candidate_filter,  # type: ignore[arg-type]
     )
-    corners = corners[np.lexsort((corners[:, 0], corners[:, 1], corners[:, 2]))]
-    start = first_number(earlier, name_prefix)
-    width = max(2, len(str(start + count - 1)))
-    boxes = tuple(
-        Box(f"{name_prefix} {i:0{width}d}", tuple(int(v) for v in corner), box_mag1)  # type: ignore[arg-type]
-        for i, corner in enumerate(corners, start=start)
+    placed = placer(task) if placer is not None else Placement(
+        place_boxes(region, box_mag1, mag.mag, request.voxel_size_nm, count, options.seed,
+                    occupied=occupied, gap=gap, candidate_filter=candidate_filter)
     )
+    corners = placed.corners
+    boxes = _named_boxes(name_prefix, corners, box_mag1, placed.strata, placed.scores, first_number(earlier, name_prefix))
+    holdout = _named_boxes("EVAL", placed.holdout, box_mag1, placed.holdout_strata, None)
     return Plan(
         model=options.model,
         voxel_size_nm=tuple(float(v) for v in request.voxel_size_nm),  # type: ignore[arg-type]
@@ -507,9 +514,38 @@ def make_plan(
         seed=options.seed,
         spread=measure_spread(corners, box_mag1, region, request.voxel_size_nm),
         boxes=boxes,
-        warnings=(*mag.warnings, *size.warnings, *count_warnings(count, box_voxels, request.rules, earlier_voxels, earlier_boxes)),
+        warnings=(
+            *mag.warnings, *size.warnings,
+            *count_warnings(count, box_voxels, request.rules, earlier_voxels, earlier_boxes), *placed.warnings,
+        ),
         rules=request.rules.name,
         mag_exclusions=exclusions,
         earlier_boxes=earlier_boxes,
         earlier_voxels=earlier_voxels,
+        strategy=placed.report,
+        holdout=holdout,
+    )
+
+
+def _named_boxes(
+    prefix: str,
+    corners: np.ndarray,
+    size: Vec3,
+    strata: Sequence[int] | None,
+    scores: Sequence[float] | None,
+    start: int = 1,
+) -> tuple[Box, ...]:
+    """Boxes named ``prefix NN`` (from ``start``) in z, y, x order of their corners, with their
+    stratum and score."""
+    order = np.lexsort((corners[:, 0], corners[:, 1], corners[:, 2])) if len(corners) else np.arange(0)
+    width = max(2, len(str(start + len(corners) - 1)))
+    return tuple(
+        Box(
+            f"{prefix} {i:0{width}d}",
+            tuple(int(v) for v in corners[k]),  # type: ignore[arg-type]
+            size,
+            stratum=int(strata[k]) if strata is not None and strata[k] else None,  # 0: in no stratum
+            score=None if scores is None else float(scores[k]),
+        )
+        for i, k in enumerate(order, start=start)
     )

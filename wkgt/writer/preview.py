@@ -10,6 +10,9 @@ where the tissue check read it, resampled smoothly (bicubic over the coarse grid
 with the outline of where the tissue mask covers at least half of that axis. Every box is drawn
 in its annotation colour and labelled with its number on a dark tag placed clear of the other
 labels, so overlapping boxes stay readable; boxes of earlier rounds are grey.
+
+With strata (``--strategy diverse``, ``--holdout``) a box's colour is its stratum's and its
+label ends in ``s<stratum>``; evaluation boxes are white, numbered ``E1``….
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ BACKGROUND = (24, 24, 24)
 EMPTY_REGION = (64, 64, 64)
 OUTLINE = (0, 230, 120)
 AVOIDED = (150, 150, 150)
+HOLDOUT = (255, 255, 255)
 TEXT = (240, 240, 240)
 MUTED = (170, 170, 170)
 TAG = (10, 10, 10)
@@ -397,13 +401,22 @@ def _draw_boxes(draw: Any, plan: Plan, lay: PreviewLayout, font: Any) -> tuple[t
         for to_px, axis in ((lay.xy, 1), (lay.xz, 2)):
             draw.rectangle(_rect(to_px, box.topleft, box.size, axis), outline=AVOIDED, width=1)
     count = len(plan.boxes)
+    strata = max((box.stratum or 0 for box in plan.boxes + plan.holdout), default=0)
     pending = []
-    for i, planned in enumerate(plan.boxes):
-        color = _box_color(i, count)
+    for i, planned in enumerate(plan.boxes + plan.holdout):
+        held = i >= count
+        if held:
+            color = HOLDOUT
+        elif strata and planned.stratum:
+            color = _box_color(planned.stratum - 1, strata)
+        else:
+            color = _box_color(i, count)
+        label = ("E" if held else "") + _number(planned.name, i if not held else i - count)
+        label += f" s{planned.stratum}" if strata and planned.stratum else ""
         for to_px, axis in ((lay.xy, 1), (lay.xz, 2)):
             rect = _rect(to_px, planned.topleft, planned.size, axis)
             draw.rectangle(rect, outline=color, width=2)
-            pending.append((_number(planned.name, i), rect, color))
+            pending.append((label, rect, color))
     placed: list[tuple[int, int, int, int]] = []
     labels = []
     for text, rect, color in pending:

@@ -1,0 +1,110 @@
+"""Reading painted ground truth: an annotation with its volume data (server or ``.zip`` file),
+its boxes, and a volume layer exported to a local dataset that the image readers can read."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..errors import InvalidInput, NotFound
+from ..planner.plan import Box
+from .facts import LayerFacts
+from .local import read_local_dataset
+from .sdk import webknossos
+from .session import Session
+
+DEFAULT_VOLUME_LAYER = "ground_truth"
+
+
+@attrs.frozen
+class PaintedAnnotation:
+    """An annotation read with its volume data: its boxes and the SDK object."""
+
+    id: str | None
+    name: str
+    dataset_id: str | None
+    dataset_name: str | None
+    organization: str | None
+    boxes: tuple[Box, ...]
+    volume_layers: tuple[str, ...]
+    sdk: Any = attrs.field(eq=False, repr=False)
+
+
+def _painted(annotation: Any, annotation_id: str | None) -> PaintedAnnotation:
+    boxes = [
+        Box(getattr(b, "name", None) or f"box {i}", tuple(int(v) for v in b.topleft_xyz), tuple(int(v) for v in b.size_xyz))  # type: ignore[arg-type]
+        for i, b in enumerate(annotation.user_bounding_boxes, start=1)
+    ]
+    if annotation.task_bounding_box is not None:
+        b = annotation.task_bounding_box
+        boxes.append(Box("task bounding box", tuple(int(v) for v in b.topleft_xyz), tuple(int(v) for v in b.size_xyz)))  # type: ignore[arg-type]
+    return PaintedAnnotation(
+        annotation_id, annotation.name, annotation.dataset_id, annotation.dataset_name, annotation.organization_id,
+        tuple(boxes), tuple(annotation.get_volume_layer_names()), annotation,
+    )
+
+
+def download_painted(session: Session, annotation_id: str) -> PaintedAnnotation:
+    """Download an annotation with its volume data (one request; ``Annotation.download``)."""
+    wk = webknossos()
+
+    def call() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return wk.Annotation.download(annotation_id, retry_count=0)
+
+    try:
+        annotation = session.read(f"downloading annotation {annotation_id} with its volume data", call)
+    except NotFound:
+        raise NotFound(f"no annotation {annotation_id} on {session.config.url} (or not readable with this token)") from None
+    return _painted(annotation, annotation_id)
+
+
+def load_painted(path: Path) -> PaintedAnnotation:
+    """An annotation ``.zip`` (or ``.nml``) file with its volume data (``Annotation.load``)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            annotation = webknossos().Annotation.load(path)
+    except FileNotFoundError:
+        raise NotFound(f"no annotation file {path}") from None
+    except Exception as err:  # noqa: BLE001 - the SDK raises many kinds on bad files
+        raise InvalidInput(f"cannot read annotation {path}: {err}".splitlines()[0]) from None
+    return _painted(annotation, None)
+
+
+def choose_volume_layer(annotation: PaintedAnnotation, name: str | None) -> str:
+    """The named volume layer, else ``ground_truth``, else the only one."""
+    names = annotation.volume_layers
+    if name is not None:
+        if name not in names:
+            raise NotFound(f"annotation {annotation.name} has no volume layer {name!r} (it has: {', '.join(names) or 'none'})")
+        return name
+    if DEFAULT_VOLUME_LAYER in names:
+        return DEFAULT_VOLUME_LAYER
+    if len(names) == 1:
+        return names[0]
+    raise InvalidInput(
+        f"annotation {annotation.name} has {len(names)} volume layers ({', '.join(names) or 'none'}): choose one with --volume-layer"
+    )
+
+
+def export_volume(annotation: PaintedAnnotation, volume_layer: str, directory: Path) -> tuple[Path, LayerFacts]:
+    """Write the painted voxels of ``volume_layer`` into a dataset in ``directory``; its path and layer."""
+    wk = webknossos()
+    path = directory / "ground_truth"
+    dataset = wk.Dataset(path, voxel_size=annotation.sdk.voxel_size)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            annotation.sdk.export_volume_layer_to_dataset(dataset, "ground_truth", volume_layer_name=volume_layer)
+    except Exception as err:  # noqa: BLE001 - empty or unreadable volume data
+        raise InvalidInput(f"volume layer {volume_layer} of {annotation.name} holds no readable painted data ({err})".splitlines()[0]) from None
+    facts = read_local_dataset(path)
+    layer = facts.layer("ground_truth")
+    if not layer.mags:
+        raise InvalidInput(f"volume layer {volume_layer} of {annotation.name} holds no painted voxels")
+    return path, layer
