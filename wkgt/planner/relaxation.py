@@ -1,0 +1,190 @@
+"""Soft-sphere relaxation: push apart box centres closer than a target distance that grows
+while it is reached, so a few boxes spread as far as the region allows and many even out.
+
+Pairs within reach come from Verlet lists (KD-tree queries with a skin, repeated only when
+some centre has moved far enough), so a step costs O(n) and a rebuild O(n log n); fixed
+centres have their own tree, built once. The step count shrinks as the box count grows
+(``steps_for``), so the whole relaxation stays about O(n log n).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .geometry import BoxGeometry, kd_tree
+
+STEP_BUDGET = 1_500_000
+MIN_STEPS, MAX_STEPS = 60, 300
+PATIENCE = 100
+GROWTH = 1.03
+REACHED = 0.995
+SKIN = 0.3
+MAX_MOVE = 0.1
+FIXED_NEIGHBOURS = 12
+
+
+def steps_for(count: int) -> int:
+    """Relaxation steps for ``count`` centres (moving, and fixed among them): 300 for up to
+    5,000, then fewer (≥ 60)."""
+    return int(np.clip(STEP_BUDGET // max(count, 1), MIN_STEPS, MAX_STEPS))
+
+
+def relax(
+    geo: BoxGeometry,
+    centres: np.ndarray,
+    fixed: np.ndarray,
+    wall_axes: np.ndarray,
+    wall_factor: float,
+    target_nm: float,
+    steps: int | None = None,
+) -> np.ndarray:
+    """The centres (nm) at the step whose closest pair was widest with no boxes overlapping.
+
+    Pairs closer than the target share the push; ``fixed`` centres push but do not move;
+    walls of the long axes (``wall_axes``) push back centres within ``wall_factor × target``;
+    overlapping boxes are then moved apart along their least-overlapping axis; centres stay in
+    the geometry's centre range. Each time the closest pair reaches the target, the target
+    grows by ``GROWTH``. Stops after ``PATIENCE`` steps without a wider closest pair.
+    """
+    points = np.asarray(centres, dtype=float).copy()
+    n = len(points)
+    if n == 0:
+        return points
+    box_nm = geo.box * geo.voxel_size
+    padded_nm = box_nm + geo.mag * geo.voxel_size  # one mag step of slack survives snapping
+    box_reach = float(np.linalg.norm(padded_nm))
+    target = max(target_nm, 1e-9)
+    neighbours = _Neighbours(fixed)
+    best, best_gap, since_best = points, -1.0, 0
+    for _ in range(steps_for(n + neighbours.fixed_near(points)) if steps is None else steps):
+        pairs, fixed_pairs = neighbours.within(points, max(target, box_reach))
+        diff = points[pairs[:, 0]] - points[pairs[:, 1]]
+        distance = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        fixed_diff = points[fixed_pairs[:, 0]] - fixed[fixed_pairs[:, 1]]
+        fixed_distance = np.sqrt(np.einsum("ij,ij->i", fixed_diff, fixed_diff))
+        closest = min(float(distance.min(initial=np.inf)), float(fixed_distance.min(initial=np.inf)))
+        if closest > max(target, box_reach):  # nothing within reach: measure it
+            closest = _closest(points, neighbours.fixed_tree)
+        overlapping = bool(np.any(np.all(np.abs(diff[distance < box_reach]) < box_nm, axis=1)))
+        gap = 0.0 if overlapping else closest
+        if gap > best_gap:
+            best, best_gap, since_best = points, gap, 0
+        else:
+            since_best += 1
+            if since_best > PATIENCE:
+                break
+        move = _pair_push(n, pairs, diff, distance, target)
+        move += _fixed_push(n, fixed_pairs, fixed_diff, fixed_distance, target, padded_nm)
+        if closest >= REACHED * target:
+            target *= GROWTH
+        wall = wall_factor * target
+        wall_push = np.maximum(0, wall - (points - geo.centre_lo)) - np.maximum(0, wall - (geo.centre_hi - points))
+        move[:, wall_axes] += wall_push[:, wall_axes]
+        length = np.sqrt(np.einsum("ij,ij->i", move, move))
+        too_far = length > MAX_MOVE * target
+        move[too_far] *= (MAX_MOVE * target / length[too_far])[:, None]
+        points = np.clip(points + move, geo.centre_lo, geo.centre_hi)
+        reach = box_reach + 2 * float(np.abs(move).max(initial=0.0)) * np.sqrt(3)
+        points = _separate(points, pairs[distance < reach], padded_nm, geo)
+    return best
+
+
+class _Neighbours:
+    """Verlet lists: pairs of centres (and each centre's ``FIXED_NEIGHBOURS`` nearest fixed
+    centres) within a reach plus a skin, rebuilt only once some centre has moved far enough
+    that a pair could have slipped in."""
+
+    def __init__(self, fixed: np.ndarray):
+        self.fixed = fixed
+        self.fixed_tree = kd_tree(fixed) if len(fixed) else None
+        self.anchor: np.ndarray | None = None
+        self.radius = 0.0
+        self.pairs = self.fixed_pairs = np.empty((0, 2), dtype=np.int64)
+
+    def fixed_near(self, points: np.ndarray) -> int:
+        """How many fixed centres lie within the bounding box of ``points``."""
+        if self.fixed_tree is None:
+            return 0
+        inside = np.all((self.fixed >= points.min(axis=0)) & (self.fixed <= points.max(axis=0)), axis=1)
+        return int(np.count_nonzero(inside))
+
+    def within(self, points: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (i, j) of points and (i, fixed j) that include every pair closer than ``reach``."""
+        drift = 0.0 if self.anchor is None else float(np.sqrt(np.einsum("ij,ij->i", points - self.anchor, points - self.anchor)).max())
+        if self.anchor is None or reach + 2 * drift > self.radius:
+            self.anchor, self.radius = points, reach * (1 + SKIN)
+            tree = kd_tree(points)
+            self.pairs = tree.query_pairs(self.radius, output_type="ndarray").astype(np.int64).reshape(-1, 2)
+            if self.fixed_tree is not None:
+                _, index = self.fixed_tree.query(points, k=FIXED_NEIGHBOURS, distance_upper_bound=self.radius)
+                rows, cols = np.nonzero(index < len(self.fixed))
+                self.fixed_pairs = np.stack([rows, index[rows, cols]], axis=1).astype(np.int64)
+        return self.pairs, self.fixed_pairs
+
+
+def _pair_push(n: int, pairs: np.ndarray, diff: np.ndarray, distance: np.ndarray, target: float) -> np.ndarray:
+    """Each pair closer than ``target`` moves apart by half the shortfall each."""
+    close = distance < target
+    pairs, diff, distance = pairs[close], diff[close], np.maximum(distance[close], 1e-6)
+    push = diff * ((target - distance) / (2 * distance))[:, None]
+    return _accumulate(n, pairs, push)
+
+
+def _fixed_push(n: int, pairs: np.ndarray, diff: np.ndarray, distance: np.ndarray, target: float, padded_nm: np.ndarray) -> np.ndarray:
+    """A centre closer than ``target`` to a fixed one moves away by half the shortfall, and
+    out of the fixed box along its least-overlapping axis."""
+    push = np.zeros((len(pairs), 3))
+    close = np.flatnonzero(distance < target)
+    push[close] = diff[close] * ((target - distance[close]) / (2 * np.maximum(distance[close], 1e-6)))[:, None]
+    touching = np.flatnonzero(distance < float(np.linalg.norm(padded_nm)))
+    push[touching] += 2 * _box_separation(diff[touching], padded_nm)
+    move = np.zeros((n, 3))
+    for axis in range(3):
+        move[:, axis] = np.bincount(pairs[:, 0], push[:, axis], n)
+    return move
+
+
+def _separate(points: np.ndarray, pairs: np.ndarray, box_nm: np.ndarray, geo: BoxGeometry) -> np.ndarray:
+    """Move overlapping boxes apart along their least-overlapping axis (each half the way)."""
+    if len(pairs) == 0:
+        return points
+    push = _box_separation(points[pairs[:, 0]] - points[pairs[:, 1]], box_nm)
+    if not np.any(push):
+        return points
+    return np.clip(points + _accumulate(len(points), pairs, push), geo.centre_lo, geo.centre_hi)
+
+
+def _accumulate(n: int, pairs: np.ndarray, push: np.ndarray) -> np.ndarray:
+    """Per point: the pushes of pairs where it comes first, minus those where it comes second."""
+    move = np.zeros((n, 3))
+    for axis in range(3):
+        move[:, axis] = np.bincount(pairs[:, 0], push[:, axis], n) - np.bincount(pairs[:, 1], push[:, axis], n)
+    return move
+
+
+def _closest(points: np.ndarray, fixed_tree: Any) -> float:
+    """Closest distance between two points, or between a point and a fixed one."""
+    gap = np.inf
+    if len(points) > 1:
+        distances, _ = kd_tree(points).query(points, k=2)
+        gap = float(distances[:, 1].min())
+    if fixed_tree is not None:
+        distances, _ = fixed_tree.query(points)
+        gap = min(gap, float(distances.min()))
+    return gap
+
+
+def _box_separation(diff: np.ndarray, box_nm: np.ndarray) -> np.ndarray:
+    """Half the push that separates overlapping boxes along their least-overlapping axis."""
+    penetration = box_nm - np.abs(diff)
+    overlapping = np.all(penetration > 0, axis=1)
+    push = np.zeros_like(diff)
+    rows = np.flatnonzero(overlapping)
+    if len(rows) == 0:
+        return push
+    axis = np.argmin(penetration[rows], axis=1)
+    sign = np.where(diff[rows, axis] >= 0, 1.0, -1.0)
+    push[rows, axis] = sign * penetration[rows, axis] / 2
+    return push
