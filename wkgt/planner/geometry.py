@@ -106,30 +106,46 @@ class BoxGeometry:
 
 
 class Occupied:
-    """Boxes to keep clear of by ``gap`` mag-1 voxels (top-left and size in mag-1 voxels each).
+    """Boxes to keep clear of, each by its own gap (all in mag-1 voxels).
 
     Clash tests go through one KD-tree, so thousands of occupied boxes cost a tree query, not
     a pass over every candidate per occupied box.
     """
 
-    def __init__(self, boxes: Sequence[tuple[Sequence[int], Sequence[int]]], gap: int, voxel_size: np.ndarray):
-        self.starts = np.array([t for t, _ in boxes], dtype=np.int64).reshape(-1, 3)
-        self.sizes = np.array([s for _, s in boxes], dtype=np.int64).reshape(-1, 3)
-        self.gap = gap
+    def __init__(self, starts: np.ndarray, sizes: np.ndarray, gaps: np.ndarray, voxel_size: np.ndarray):
+        self.starts = np.asarray(starts, dtype=np.int64).reshape(-1, 3)
+        self.sizes = np.asarray(sizes, dtype=np.int64).reshape(-1, 3)
+        self.gaps = np.broadcast_to(np.asarray(gaps, dtype=np.int64), (len(self.starts),))
+        self.voxel_size = voxel_size
         self.centres_nm = (self.starts + self.sizes / 2) * voxel_size
         self._tree = kd_tree(self.starts + self.sizes / 2) if len(self) else None
+
+    @classmethod
+    def from_boxes(cls, boxes: Sequence[tuple[Sequence[int], Sequence[int]]], gap: int, voxel_size: np.ndarray) -> Occupied:
+        """``boxes`` as (top-left, size) pairs, all kept clear of by ``gap``."""
+        return cls([t for t, _ in boxes], [s for _, s in boxes], np.full(len(boxes), gap), voxel_size)
+
+    def plus(self, corners: np.ndarray, box: np.ndarray) -> Occupied:
+        """These boxes and more of size ``box`` at ``corners``, which need no gap."""
+        n = len(corners)
+        return Occupied(
+            np.concatenate([self.starts, corners]),
+            np.concatenate([self.sizes, np.broadcast_to(box, (n, 3))]),
+            np.concatenate([self.gaps, np.zeros(n, dtype=np.int64)]),
+            self.voxel_size,
+        )
 
     def __len__(self) -> int:
         return len(self.starts)
 
     def clashes(self, corners: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """Mask of ``corners`` whose box of size ``box`` comes within ``gap`` of an occupied box."""
+        """Mask of ``corners`` whose box of size ``box`` comes within the gap of an occupied box."""
         corners = np.asarray(corners).reshape(-1, 3)
         hit = np.zeros(len(corners), dtype=bool)
         if self._tree is None or len(corners) == 0:
             return hit
         # Overlap with gap on every axis ⇔ |Δcentre| < (size + box) / 2 + gap per axis.
-        half = (self.sizes + box) / 2 + self.gap
+        half = (self.sizes + box) / 2 + self.gaps[:, None]
         reach = float(half.max())
         pairs = kd_tree(corners + box / 2).query_ball_tree(self._tree, reach, p=np.inf)
         counts = np.fromiter((len(p) for p in pairs), dtype=np.int64, count=len(pairs))

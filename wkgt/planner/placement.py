@@ -27,6 +27,7 @@ from .geometry import (
 from .relaxation import relax
 from .sampling import farthest_point_sampling, grid_candidates
 from .spread import Spread, even_spacing, measure_spread
+from .usable import UsableGrid
 from .vectors import Vec3, Vec3f, format_vec
 
 __all__ = [
@@ -67,7 +68,8 @@ def place_boxes(
 
     ``occupied`` boxes (top-left, size in mag-1 voxels) are avoided with ``gap`` voxels to
     spare and repel new boxes; ``candidate_filter`` rejects corners (e.g. boxes off the
-    tissue) and is called once per candidate set and once on the relaxed boxes. Raises
+    tissue): it judges each candidate set, one grid that keeps the relaxation on usable ground
+    (:class:`.usable.UsableGrid`), and the relaxed boxes, a few calls in all. Raises
     :class:`InvalidInput` saying how many fit when not all do.
     """
     if count <= 0:
@@ -81,41 +83,66 @@ def place_boxes(
             f"{count} boxes of {format_vec(box_size_mag1)} mag-1 voxels do not fit in the region "
             f"{format_vec(region.size)}: at most {fit} fit"
         )
-    taken = Occupied(occupied, gap, voxel_size)
+    taken = Occupied.from_boxes(occupied, gap, voxel_size)
     extent = geo.centre_hi - geo.centre_lo
     spacing, dimension = even_spacing(extent, count)
     wall_axes = extent >= spacing if spacing > 0 else np.zeros(3, dtype=bool)
+    grid = UsableGrid(geo, candidate_filter, count) if candidate_filter is not None else None
+    placed, pool = _sample(geo, count, taken, candidate_filter, grid, rng, wall_axes, spacing)
+    fixed = taken.centres_nm
+    best, best_gap = placed, _closest_pair(geo.centres(placed), fixed)
+    usable_share = grid.share if grid is not None else 1.0
+    target = max(best_gap, TARGET_FACTOR[dimension] * even_spacing(extent, (count + len(taken)) / usable_share)[0])
+    starts = [geo.centres(placed)]
+    if dimension == 1 and count > 2:
+        evened = _evened_along(starts[0], int(np.argmax(extent)), geo)
+        if grid is not None:
+            evened = np.where(grid.allows(evened)[:, None], evened, starts[0])
+        starts.append(evened)
+    for start in starts:
+        relaxed = geo.corners(relax(geo, start, fixed, wall_axes, WALL_FACTOR, target, usable=grid.allows if grid else None))
+        relaxed = _made_valid(geo, relaxed, placed, taken, candidate_filter, pool, wall_axes, spacing)
+        gap = _closest_pair(geo.centres(relaxed), fixed)
+        if gap >= best_gap:
+            best, best_gap = relaxed, gap
+    return best.astype(np.int64)
+
+
+def _sample(
+    geo: BoxGeometry,
+    count: int,
+    taken: Occupied,
+    candidate_filter: CandidateFilter | None,
+    grid: UsableGrid | None,
+    rng: np.random.Generator,
+    wall_axes: np.ndarray,
+    spacing: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Farthest-point sampling of ``count`` boxes, and the usable candidates it chose from.
+
+    Candidates are random mag-aligned corners, then (for dense packings) the corners of the
+    box lattice; with a filter, first only those inside the usable grid cells, where the
+    relaxation can move them. Raises :class:`InvalidInput` when not all boxes fit.
+    """
     n_candidates = max(MIN_CANDIDATES, CANDIDATES_PER_BOX * count)
     placed = np.empty((0, 3), dtype=np.int64)
     for make in (
         lambda: grid_candidates(geo.first, geo.last, geo.mag, n_candidates, rng),
         lambda: grid_candidates(geo.first, geo.last, geo.box, MAX_LATTICE_CANDIDATES, rng),
     ):
-        corners = make()
+        pool = make()
         if candidate_filter is not None:
-            corners = corners[candidate_filter(corners)]
-        placed = farthest_point_sampling(geo, corners, count, taken, wall_axes, WALL_FACTOR, spacing)
-        if len(placed) == count:
-            break
-    else:
-        where = "on usable ground in " if candidate_filter is not None else "in "
-        raise InvalidInput(
-            f"{count} boxes of {format_vec(box_size_mag1)} mag-1 voxels do not fit {where}the "
-            f"region: only {len(placed)} could be placed"
-        )
-    fixed = taken.centres_nm
-    best, best_gap = placed, _closest_pair(geo.centres(placed), fixed)
-    target = max(best_gap, TARGET_FACTOR[dimension] * even_spacing(extent, count + len(taken))[0])
-    starts = [geo.centres(placed)]
-    if dimension == 1 and count > 2:
-        starts.append(_evened_along(geo.centres(placed), int(np.argmax(extent)), geo))
-    for start in starts:
-        relaxed = geo.corners(relax(geo, start, fixed, wall_axes, WALL_FACTOR, target))
-        relaxed = _keep_valid(geo, relaxed, placed, taken, candidate_filter)
-        gap = _closest_pair(geo.centres(relaxed), fixed)
-        if gap >= best_gap:
-            best, best_gap = relaxed, gap
-    return best.astype(np.int64)
+            pool = pool[candidate_filter(pool)]
+        pools = [pool] if grid is None else [pool[grid.allows(geo.centres(pool))], pool]
+        for candidates in pools:
+            placed = farthest_point_sampling(geo, candidates, count, taken, wall_axes, WALL_FACTOR, spacing)
+            if len(placed) == count:
+                return placed, pool
+    where = "on usable ground in " if candidate_filter is not None else "in "
+    raise InvalidInput(
+        f"{count} boxes of {format_vec(tuple(geo.box))} mag-1 voxels do not fit {where}the "
+        f"region: only {len(placed)} could be placed"
+    )
 
 
 def _evened_along(centres: np.ndarray, axis: int, geo: BoxGeometry) -> np.ndarray:
@@ -126,6 +153,35 @@ def _evened_along(centres: np.ndarray, axis: int, geo: BoxGeometry) -> np.ndarra
     lo, hi = geo.centre_lo[axis], geo.centre_hi[axis]
     evened[order, axis] = lo + (np.arange(len(centres)) + 0.5) * (hi - lo) / len(centres)
     return evened
+
+
+def _made_valid(
+    geo: BoxGeometry,
+    proposed: np.ndarray,
+    fallback: np.ndarray,
+    occupied: Occupied,
+    candidate_filter: CandidateFilter | None,
+    pool: np.ndarray,
+    wall_axes: np.ndarray,
+    spacing: float,
+) -> np.ndarray:
+    """``proposed`` corners, with those that moved onto unusable ground, into an occupied box
+    or onto another box re-placed by farthest-point sampling among the usable ``pool`` (or,
+    if the pool runs out, reverted to ``fallback``, a valid placement)."""
+    moved = np.flatnonzero(np.any(proposed != fallback, axis=1))
+    bad = np.zeros(len(proposed), dtype=bool)
+    bad[moved] = occupied.clashes(proposed[moved], geo.box)
+    if candidate_filter is not None and len(moved):
+        bad[moved] |= ~np.asarray(candidate_filter(proposed[moved]), dtype=bool)
+    good = np.flatnonzero(~bad)
+    bad[good[overlapping_pairs(proposed[good], geo.box)[:, 1]]] = True
+    if not np.any(bad):
+        return proposed
+    kept = proposed[~bad]
+    refill = farthest_point_sampling(geo, pool, int(bad.sum()), occupied.plus(kept, geo.box), wall_axes, WALL_FACTOR, spacing)
+    if len(refill) == int(bad.sum()):
+        return np.concatenate([kept, refill])
+    return _keep_valid(geo, proposed, fallback, occupied, candidate_filter)
 
 
 def _keep_valid(

@@ -9,6 +9,7 @@ centres have their own tree, built once. The step count shrinks as the box count
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,14 +40,17 @@ def relax(
     wall_factor: float,
     target_nm: float,
     steps: int | None = None,
+    usable: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """The centres (nm) at the step whose closest pair was widest with no boxes overlapping.
 
-    Pairs closer than the target share the push; ``fixed`` centres push but do not move;
-    walls of the long axes (``wall_axes``) push back centres within ``wall_factor × target``;
-    overlapping boxes are then moved apart along their least-overlapping axis; centres stay in
-    the geometry's centre range. Each time the closest pair reaches the target, the target
-    grows by ``GROWTH``. Stops after ``PATIENCE`` steps without a wider closest pair.
+    Each step, pairs closer than the target move apart by half the shortfall each; ``fixed``
+    centres push but do not move; walls of the long axes (``wall_axes``) push back centres
+    within ``wall_factor × target``; no centre moves more than ``MAX_MOVE × target``; then
+    overlapping boxes move apart along their least-overlapping axis. Centres stay in the
+    geometry's centre range, and one whose new place ``usable`` rejects stays where it was.
+    Each time the closest pair reaches the target, the target grows by ``GROWTH``. Stops
+    after ``PATIENCE`` steps without a wider closest pair.
     """
     points = np.asarray(centres, dtype=float).copy()
     n = len(points)
@@ -57,37 +61,42 @@ def relax(
     box_reach = float(np.linalg.norm(padded_nm))
     target = max(target_nm, 1e-9)
     neighbours = _Neighbours(fixed)
+    walls = np.flatnonzero(wall_axes)
+    lo, hi = geo.centre_lo[walls], geo.centre_hi[walls]
     best, best_gap, since_best = points, -1.0, 0
     for _ in range(steps_for(n + neighbours.fixed_near(points)) if steps is None else steps):
-        pairs, fixed_pairs = neighbours.within(points, max(target, box_reach))
+        reach = max(target, box_reach)
+        pairs, fixed_pairs = neighbours.within(points, reach)
         diff = points[pairs[:, 0]] - points[pairs[:, 1]]
         distance = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-        fixed_diff = points[fixed_pairs[:, 0]] - fixed[fixed_pairs[:, 1]]
-        fixed_distance = np.sqrt(np.einsum("ij,ij->i", fixed_diff, fixed_diff))
-        closest = min(float(distance.min(initial=np.inf)), float(fixed_distance.min(initial=np.inf)))
-        if closest > max(target, box_reach):  # nothing within reach: measure it
+        closest = float(distance.min(initial=np.inf))
+        touching = distance < box_reach
+        overlapping = bool(np.any(np.all(np.abs(diff[touching]) < box_nm, axis=1)))
+        move = _accumulate(n, pairs, diff * (np.maximum(target - distance, 0) / (2 * np.maximum(distance, 1e-6)))[:, None])
+        if len(fixed_pairs):
+            closest = min(closest, _push_from_fixed(move, points, fixed, fixed_pairs, target, padded_nm))
+        if closest > reach:  # nothing within reach: measure it
             closest = _closest(points, neighbours.fixed_tree)
-        overlapping = bool(np.any(np.all(np.abs(diff[distance < box_reach]) < box_nm, axis=1)))
         gap = 0.0 if overlapping else closest
         if gap > best_gap:
             best, best_gap, since_best = points, gap, 0
-        else:
-            since_best += 1
-            if since_best > PATIENCE:
-                break
-        move = _pair_push(n, pairs, diff, distance, target)
-        move += _fixed_push(n, fixed_pairs, fixed_diff, fixed_distance, target, padded_nm)
+        elif (since_best := since_best + 1) > PATIENCE:
+            break
         if closest >= REACHED * target:
             target *= GROWTH
-        wall = wall_factor * target
-        wall_push = np.maximum(0, wall - (points - geo.centre_lo)) - np.maximum(0, wall - (geo.centre_hi - points))
-        move[:, wall_axes] += wall_push[:, wall_axes]
+        if len(walls):
+            wall = wall_factor * target
+            near_wall = points[:, walls]
+            move[:, walls] += np.maximum(0, wall - (near_wall - lo)) - np.maximum(0, wall - (hi - near_wall))
         length = np.sqrt(np.einsum("ij,ij->i", move, move))
-        too_far = length > MAX_MOVE * target
-        move[too_far] *= (MAX_MOVE * target / length[too_far])[:, None]
+        move *= np.minimum(1.0, MAX_MOVE * target / np.maximum(length, 1e-9))[:, None]
+        previous = points
         points = np.clip(points + move, geo.centre_lo, geo.centre_hi)
-        reach = box_reach + 2 * float(np.abs(move).max(initial=0.0)) * np.sqrt(3)
-        points = _separate(points, pairs[distance < reach], padded_nm, geo)
+        may_overlap = distance < box_reach + 2 * MAX_MOVE * target
+        if np.any(may_overlap):
+            points = _separate(points, pairs[may_overlap], padded_nm, geo)
+        if usable is not None:
+            points = np.where(usable(points)[:, None], points, previous)
     return best
 
 
@@ -112,44 +121,37 @@ class _Neighbours:
 
     def within(self, points: np.ndarray, reach: float) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (i, j) of points and (i, fixed j) that include every pair closer than ``reach``."""
-        drift = 0.0 if self.anchor is None else float(np.sqrt(np.einsum("ij,ij->i", points - self.anchor, points - self.anchor)).max())
-        if self.anchor is None or reach + 2 * drift > self.radius:
-            self.anchor, self.radius = points, reach * (1 + SKIN)
-            tree = kd_tree(points)
-            self.pairs = tree.query_pairs(self.radius, output_type="ndarray").astype(np.int64).reshape(-1, 2)
-            if self.fixed_tree is not None:
-                _, index = self.fixed_tree.query(points, k=FIXED_NEIGHBOURS, distance_upper_bound=self.radius)
-                rows, cols = np.nonzero(index < len(self.fixed))
-                self.fixed_pairs = np.stack([rows, index[rows, cols]], axis=1).astype(np.int64)
+        if self.anchor is not None:
+            shift = points - self.anchor
+            drift = float(np.sqrt(np.einsum("ij,ij->i", shift, shift).max()))
+            if reach + 2 * drift <= self.radius:
+                return self.pairs, self.fixed_pairs
+        self.anchor, self.radius = points, reach * (1 + SKIN)
+        tree = kd_tree(points)
+        self.pairs = tree.query_pairs(self.radius, output_type="ndarray").astype(np.int64).reshape(-1, 2)
+        if self.fixed_tree is not None:
+            _, index = self.fixed_tree.query(points, k=FIXED_NEIGHBOURS, distance_upper_bound=self.radius)
+            rows, cols = np.nonzero(index.reshape(len(points), -1) < len(self.fixed))
+            self.fixed_pairs = np.stack([rows, index.reshape(len(points), -1)[rows, cols]], axis=1).astype(np.int64)
         return self.pairs, self.fixed_pairs
 
 
-def _pair_push(n: int, pairs: np.ndarray, diff: np.ndarray, distance: np.ndarray, target: float) -> np.ndarray:
-    """Each pair closer than ``target`` moves apart by half the shortfall each."""
-    close = distance < target
-    pairs, diff, distance = pairs[close], diff[close], np.maximum(distance[close], 1e-6)
-    push = diff * ((target - distance) / (2 * distance))[:, None]
-    return _accumulate(n, pairs, push)
-
-
-def _fixed_push(n: int, pairs: np.ndarray, diff: np.ndarray, distance: np.ndarray, target: float, padded_nm: np.ndarray) -> np.ndarray:
-    """A centre closer than ``target`` to a fixed one moves away by half the shortfall, and
-    out of the fixed box along its least-overlapping axis."""
-    push = np.zeros((len(pairs), 3))
-    close = np.flatnonzero(distance < target)
-    push[close] = diff[close] * ((target - distance[close]) / (2 * np.maximum(distance[close], 1e-6)))[:, None]
+def _push_from_fixed(
+    move: np.ndarray, points: np.ndarray, fixed: np.ndarray, pairs: np.ndarray, target: float, padded_nm: np.ndarray
+) -> float:
+    """Add to ``move`` the pushes of fixed centres: half the shortfall to the target, and out
+    of the fixed box along the least-overlapping axis. Returns the closest distance."""
+    diff = points[pairs[:, 0]] - fixed[pairs[:, 1]]
+    distance = np.maximum(np.sqrt(np.einsum("ij,ij->i", diff, diff)), 1e-6)
+    push = diff * (np.maximum(target - distance, 0) / (2 * distance))[:, None]
     touching = np.flatnonzero(distance < float(np.linalg.norm(padded_nm)))
     push[touching] += 2 * _box_separation(diff[touching], padded_nm)
-    move = np.zeros((n, 3))
-    for axis in range(3):
-        move[:, axis] = np.bincount(pairs[:, 0], push[:, axis], n)
-    return move
+    move += _add_up(len(points), pairs[:, 0], push)
+    return float(distance.min())
 
 
 def _separate(points: np.ndarray, pairs: np.ndarray, box_nm: np.ndarray, geo: BoxGeometry) -> np.ndarray:
     """Move overlapping boxes apart along their least-overlapping axis (each half the way)."""
-    if len(pairs) == 0:
-        return points
     push = _box_separation(points[pairs[:, 0]] - points[pairs[:, 1]], box_nm)
     if not np.any(push):
         return points
@@ -158,10 +160,13 @@ def _separate(points: np.ndarray, pairs: np.ndarray, box_nm: np.ndarray, geo: Bo
 
 def _accumulate(n: int, pairs: np.ndarray, push: np.ndarray) -> np.ndarray:
     """Per point: the pushes of pairs where it comes first, minus those where it comes second."""
-    move = np.zeros((n, 3))
-    for axis in range(3):
-        move[:, axis] = np.bincount(pairs[:, 0], push[:, axis], n) - np.bincount(pairs[:, 1], push[:, axis], n)
-    return move
+    return _add_up(n, pairs[:, 0], push) - _add_up(n, pairs[:, 1], push)
+
+
+def _add_up(n: int, index: np.ndarray, push: np.ndarray) -> np.ndarray:
+    """Per point, the sum of the (k, 3) ``push`` rows whose ``index`` it is."""
+    slots = (index[:, None] * 3 + np.arange(3)).ravel()
+    return np.bincount(slots, push.ravel(), 3 * n).astype(float, copy=False).reshape(n, 3)  # int when empty
 
 
 def _closest(points: np.ndarray, fixed_tree: Any) -> float:

@@ -39,11 +39,11 @@ class Spread:
         return self.min_center_distance_nm / self.ideal_spacing_nm if self.ideal_spacing_nm else 0.0
 
 
-def even_spacing(centre_extent_nm: Sequence[float], count: int) -> tuple[float, int]:
+def even_spacing(centre_extent_nm: Sequence[float], count: float) -> tuple[float, int]:
     """The even spacing of ``count`` centres in a centre range of these extents (nm), and the
     effective dimension (1–3) it is measured in; ``(0.0, 0)`` when the range is a point."""
     extents = sorted((max(float(e), 0.0) for e in centre_extent_nm), reverse=True)
-    count = max(count, 1)
+    count = max(count, 1.0)
     best, dimension = 0.0, 0
     product = 1.0
     for d, extent in enumerate(extents, start=1):
