@@ -50,7 +50,7 @@ def relax(
     overlapping boxes move apart along their least-overlapping axis. Centres stay in the
     geometry's centre range, and one whose new place ``usable`` rejects stays where it was.
     Each time the closest pair reaches the target, the target grows by ``GROWTH``. Stops
-    after ``PATIENCE`` steps without a wider closest pair.
+    after ``PATIENCE`` overlap-free steps without a wider closest pair.
     """
     points = np.asarray(centres, dtype=float).copy()
     n = len(points)
@@ -80,7 +80,7 @@ def relax(
         gap = 0.0 if overlapping else closest
         if gap > best_gap:
             best, best_gap, since_best = points, gap, 0
-        elif (since_best := since_best + 1) > PATIENCE:
+        elif not overlapping and (since_best := since_best + 1) > PATIENCE:
             break
         if closest >= REACHED * target:
             target *= GROWTH

@@ -68,8 +68,7 @@ def farthest_point_sampling(
         clearance = np.minimum(clearance, nearest)
         clearance[occupied.clashes(corners, geo.box)] = -np.inf
     tree = kd_tree(centres)
-    box_nm = geo.box * geo.voxel_size
-    box_reach = float(np.linalg.norm(box_nm))  # overlapping boxes are closer than this
+    box_reach = float(np.linalg.norm(geo.box * geo.voxel_size))  # overlapping boxes are closer than this
     n_blocks = -(-len(corners) // BLOCK)
     blocks = np.full(n_blocks * BLOCK, -np.inf)
     blocks[: len(corners)] = clearance
@@ -91,7 +90,7 @@ def farthest_point_sampling(
         offset = centres[near] - centres[index]
         distance = np.sqrt(np.einsum("ij,ij->i", offset, offset))
         lowered = np.minimum(clearance[near], distance)
-        lowered[np.all(np.abs(offset) < box_nm, axis=1)] = -np.inf
+        lowered[np.all(np.abs(corners[near] - corners[index]) < geo.box, axis=1)] = -np.inf  # overlapping
         clearance[near] = lowered
         touched = near // BLOCK
         first_in_block = np.empty(len(touched), dtype=bool)
