@@ -86,7 +86,8 @@ class BoxGeometry:
     """Mag-1 corners ↔ centres in nm for one region, box size and mag.
 
     A centre can lie anywhere in ``[centre_lo, centre_hi]`` (nm): the region minus half a box
-    at each side, rounded inwards to the mag.
+    at each side, rounded inwards to the mag. The region's walls are at ``wall_lo`` and
+    ``wall_hi`` (nm).
     """
 
     def __init__(self, region: Region, box: np.ndarray, mag: np.ndarray, voxel_size: np.ndarray):
@@ -94,6 +95,8 @@ class BoxGeometry:
         self.first, self.last = aligned_corner_range(region, tuple(box), tuple(mag))
         self.centre_lo = self.centres(self.first)
         self.centre_hi = self.centres(self.last)
+        self.wall_lo = np.asarray(region.topleft) * voxel_size
+        self.wall_hi = np.asarray(region.end) * voxel_size
 
     def centres(self, corners: np.ndarray) -> np.ndarray:
         return (corners + self.box / 2) * self.voxel_size

@@ -42,9 +42,10 @@ __all__ = [
 ]
 
 CANDIDATES_PER_BOX = 8
-TARGET_FACTOR = {0: 1.0, 1: 1.0, 2: 1.0, 3: 1.05}
+TARGET_FACTOR = {0: 1.0, 1: 1.0, 2: 1.0, 3: 1.08}
 MIN_CANDIDATES = 4096
 MAX_LATTICE_CANDIDATES = 400_000
+DENSE_FACTOR = 4
 WALL_FACTOR = 0.25
 """Boxes keep about a quarter of their spacing from the walls of the region's long axes."""
 
@@ -120,14 +121,15 @@ def _sample(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Farthest-point sampling of ``count`` boxes, and the usable candidates it chose from.
 
-    Candidates are random mag-aligned corners, then (for dense packings) the corners of the
-    box lattice; with a filter, first only those inside the usable grid cells, where the
+    Candidates are random mag-aligned corners; where boxes fill much of the region and too few
+    of them are free, four times as many, then the corners of the box lattice; with a filter, first only those inside the usable grid cells, where the
     relaxation can move them. Raises :class:`InvalidInput` when not all boxes fit.
     """
     n_candidates = max(MIN_CANDIDATES, CANDIDATES_PER_BOX * count)
     placed = np.empty((0, 3), dtype=np.int64)
     for make in (
         lambda: grid_candidates(geo.first, geo.last, geo.mag, n_candidates, rng),
+        lambda: grid_candidates(geo.first, geo.last, geo.mag, DENSE_FACTOR * n_candidates, rng),
         lambda: grid_candidates(geo.first, geo.last, geo.box, MAX_LATTICE_CANDIDATES, rng),
     ):
         pool = make()

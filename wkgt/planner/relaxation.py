@@ -62,7 +62,7 @@ def relax(
     target = max(target_nm, 1e-9)
     neighbours = _Neighbours(fixed)
     walls = np.flatnonzero(wall_axes)
-    lo, hi = geo.centre_lo[walls], geo.centre_hi[walls]
+    lo, hi = geo.wall_lo[walls], geo.wall_hi[walls]
     best, best_gap, since_best = points, -1.0, 0
     for _ in range(steps_for(n + neighbours.fixed_near(points)) if steps is None else steps):
         reach = max(target, box_reach)

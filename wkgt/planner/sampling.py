@@ -40,7 +40,7 @@ def wall_clearance(geo: BoxGeometry, centres: np.ndarray, wall_axes: np.ndarray,
     """
     if not np.any(wall_axes):
         return np.full(len(centres), np.inf)
-    to_wall = np.minimum(centres - geo.centre_lo, geo.centre_hi - centres)[:, wall_axes]
+    to_wall = np.minimum(centres - geo.wall_lo, geo.wall_hi - centres)[:, wall_axes]
     return to_wall.min(axis=1) / wall_factor
 
 

@@ -17,7 +17,7 @@ from .geometry import BoxGeometry
 from .spread import even_spacing
 
 GRID_POINTS_PER_BOX = 4
-MIN_GRID_POINTS = 32_768
+MIN_GRID_POINTS = 8_192
 
 
 class UsableGrid:
