@@ -43,6 +43,9 @@ __all__ = [
 
 CANDIDATES_PER_BOX = 8
 TARGET_FACTOR = {0: 1.0, 1: 1.0, 2: 1.0, 3: 1.08}
+"""The relaxation's first target ÷ the even spacing, by effective dimension: in 3-D, packings
+beat the lattice spacing (FCC: 1.12×) and a target above it relaxes further; in 1-D and 2-D
+a target at the spacing relaxes best (it still grows while it is reached)."""
 MIN_CANDIDATES = 4096
 MAX_LATTICE_CANDIDATES = 400_000
 DENSE_FACTOR = 4
@@ -122,8 +125,9 @@ def _sample(
     """Farthest-point sampling of ``count`` boxes, and the usable candidates it chose from.
 
     Candidates are random mag-aligned corners; where boxes fill much of the region and too few
-    of them are free, four times as many, then the corners of the box lattice; with a filter, first only those inside the usable grid cells, where the
-    relaxation can move them. Raises :class:`InvalidInput` when not all boxes fit.
+    of them stay free, ``DENSE_FACTOR`` times as many, then the corners of the box lattice.
+    With a filter, each set is tried first with only the candidates in usable grid cells,
+    where the relaxation can move them. Raises :class:`InvalidInput` when not all boxes fit.
     """
     n_candidates = max(MIN_CANDIDATES, CANDIDATES_PER_BOX * count)
     placed = np.empty((0, 3), dtype=np.int64)
@@ -167,9 +171,9 @@ def _made_valid(
     wall_axes: np.ndarray,
     spacing: float,
 ) -> np.ndarray:
-    """``proposed`` corners, with those that moved onto unusable ground, into an occupied box
-    or onto another box re-placed by farthest-point sampling among the usable ``pool`` (or,
-    if the pool runs out, reverted to ``fallback``, a valid placement)."""
+    """``proposed`` corners, except those that moved onto unusable ground, into an occupied box's
+    gap or onto another box: these are re-placed by farthest-point sampling among the usable
+    ``pool`` (or, if it runs out, everything invalid reverts to ``fallback``, a valid placement)."""
     moved = np.flatnonzero(np.any(proposed != fallback, axis=1))
     bad = np.zeros(len(proposed), dtype=bool)
     bad[moved] = occupied.clashes(proposed[moved], geo.box)
@@ -183,10 +187,10 @@ def _made_valid(
     refill = farthest_point_sampling(geo, pool, int(bad.sum()), occupied.plus(kept, geo.box), wall_axes, WALL_FACTOR, spacing)
     if len(refill) == int(bad.sum()):
         return np.concatenate([kept, refill])
-    return _keep_valid(geo, proposed, fallback, occupied, candidate_filter)
+    return _reverted(geo, proposed, fallback, occupied, candidate_filter)
 
 
-def _keep_valid(
+def _reverted(
     geo: BoxGeometry,
     proposed: np.ndarray,
     fallback: np.ndarray,
@@ -212,6 +216,7 @@ def _keep_valid(
 
 
 def _closest_pair(centres: np.ndarray, fixed: np.ndarray) -> float:
+    """Closest distance from a centre to another centre or a fixed one (0 for a lone box)."""
     points = np.concatenate([centres, fixed])
     if len(points) < 2:
         return 0.0
