@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.synthetic import RARE, four_textures, inject_errors, shows_error, voronoi_cells  # noqa: E402
 from wkgt.planner import ModelKind, PlanOptions, Region, make_plan  # noqa: E402
-from wkgt.planner.sampling import LayerSource, strategy_placer  # noqa: E402
+from wkgt.planner.strategy_placer import LayerSource, strategy_placer  # noqa: E402
 from wkgt.planner.strategy import StrategyOptions  # noqa: E402
 
 BOX = 32

@@ -148,3 +148,99 @@ def test_property_every_plan_is_valid(voxel_size, mags, topleft, size, model, co
         assert fewest or len(plan.boxes) == request.rules.min_box_count
     else:
         assert len(plan.boxes) == count
+
+
+def test_the_filter_is_asked_a_few_times_whatever_the_count():
+    """Once for the candidates, once for the usable grid, once per relaxed placement."""
+    region = Region((0, 0, 0), (4000, 4000, 400))
+    calls: list[int] = []
+
+    def left_of_diagonal(corners: np.ndarray) -> np.ndarray:
+        calls.append(len(corners))
+        return corners[:, 0] + corners[:, 1] < 4000
+
+    for count in (10, 200):
+        calls.clear()
+        corners = place_boxes(region, (100, 100, 50), (2, 2, 1), (10, 10, 25), count, 0, candidate_filter=left_of_diagonal)
+        assert len(corners) == count and np.all(corners[:, 0] + corners[:, 1] < 4000)
+        assert 2 <= len(calls) <= 4
+
+
+def test_many_occupied_boxes_are_all_avoided():
+    region = Region((0, 0, 0), (20_000, 20_000, 400))
+    box = (100, 100, 40)
+    old = place_boxes(region, box, (1, 1, 1), (10, 10, 25), 2000, 0)
+    gap = 30
+    new = place_boxes(region, box, (1, 1, 1), (10, 10, 25), 500, 1, occupied=[(tuple(c), box) for c in old], gap=gap)
+    lo, hi = old - gap, old + np.asarray(box) + gap
+    clash = np.all((new[:, None, :] < hi[None]) & (new[:, None, :] + np.asarray(box) > lo[None]), axis=2)
+    assert not clash.any()
+    assert len(overlapping_pairs(new, np.asarray(box))) == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    size=st.tuples(st.integers(400, 6000), st.integers(400, 6000), st.integers(40, 800)),
+    count=st.integers(1, 40),
+    mag=st.sampled_from([(1, 1, 1), (2, 2, 1), (4, 4, 2)]),
+    angle=st.floats(0, 2 * np.pi),
+    cut=st.floats(-0.3, 0.3),
+    checker=st.booleans(),
+    n_old=st.integers(0, 30),
+    gap=st.integers(0, 40),
+    seed=st.integers(0, 2**31),
+)
+def test_property_filtered_and_avoiding_placements_are_valid(size, count, mag, angle, cut, checker, n_old, gap, seed):
+    """Whatever the usable ground and the occupied boxes, every box is usable, aligned, inside,
+    disjoint and clear of the occupied ones; the same seed gives the same boxes."""
+    region = Region((0, 0, 0), size)
+    box = tuple(int(m * s) for m, s in zip(mag, (40, 40, 20)))
+    centre = np.asarray(size) / 2
+
+    def usable(corners: np.ndarray) -> np.ndarray:
+        middle = (corners + np.asarray(box) / 2 - centre) / np.asarray(size)
+        half_space = middle[:, 0] * np.cos(angle) + middle[:, 1] * np.sin(angle) < cut
+        if checker:
+            return half_space | ((corners[:, 0] // 700 + corners[:, 1] // 700) % 2 == 0)
+        return half_space
+
+    rng = np.random.default_rng(seed)
+    old = [(tuple(int(v) for v in rng.integers(0, size)), box) for _ in range(n_old)]
+    try:
+        corners = place_boxes(region, box, mag, (10, 10, 25), count, seed, occupied=old, gap=gap, candidate_filter=usable)
+    except InvalidInput as err:
+        assert "fit" in str(err)
+        return
+    assert len(corners) == count and np.all(usable(corners))
+    assert np.all(corners % np.asarray(mag) == 0)
+    assert np.all(corners >= 0) and np.all(corners + np.asarray(box) <= np.asarray(size))
+    assert len(overlapping_pairs(corners, np.asarray(box))) == 0
+    for start, old_size in old:
+        s, e = np.asarray(start) - gap, np.asarray(start) + np.asarray(old_size) + gap
+        assert not np.any(np.all((corners < e) & (corners + np.asarray(box) > s), axis=1))
+    again = place_boxes(region, box, mag, (10, 10, 25), count, seed, occupied=old, gap=gap, candidate_filter=usable)
+    assert np.array_equal(corners, again)
+
+
+def test_relaxed_boxes_that_end_invalid_are_re_placed_on_usable_ground():
+    """The safety net after relaxing: a box on unusable ground, one on another box and one in
+    an occupied box's gap are re-placed among the usable candidates; the valid ones stay."""
+    from wkgt.planner.geometry import BoxGeometry, Occupied
+    from wkgt.planner.placement import _made_valid
+
+    region = Region((0, 0, 0), (1000, 1000, 100))
+    box = np.array([100, 100, 100])
+    geo = BoxGeometry(region, box, np.array([1, 1, 1]), np.array([10.0, 10.0, 10.0]))
+    occupied = Occupied.from_boxes([((800, 800, 0), (100, 100, 100))], 50, geo.voxel_size)
+
+    def usable(corners: np.ndarray) -> np.ndarray:
+        return corners[:, 0] < 850
+
+    fallback = np.array([[0, 0, 0], [300, 0, 0], [0, 300, 0], [300, 300, 0]])
+    proposed = np.array([[0, 0, 0], [880, 0, 0], [50, 40, 0], [720, 720, 0]])  # ok, off ground, on box 1, in the gap
+    pool = np.array([[x, y, 0] for x in range(0, 800, 100) for y in range(0, 900, 100)])
+    result = _made_valid(geo, proposed, fallback, occupied, usable, pool, np.array([True, True, False]), 300.0)
+    assert len(result) == 4 and [0, 0, 0] in result.tolist()
+    assert all(row in pool.tolist() for row in result.tolist() if row != [0, 0, 0])
+    assert np.all(usable(result)) and not occupied.clashes(result, box).any()
+    assert len(overlapping_pairs(result, box)) == 0

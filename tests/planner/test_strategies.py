@@ -10,7 +10,7 @@ from wkgt.planner import ModelKind, PlanOptions, Region, make_plan
 from wkgt.planner.evaluation import pooled, score_boxes, score_segmentation
 from wkgt.planner.focus import disagreement_scores, segment_error_scores, uncertainty_scores
 from wkgt.planner.plan import Plan
-from wkgt.planner.sampling import LayerSource, strategy_placer
+from wkgt.planner.strategy_placer import LayerSource, strategy_placer
 from wkgt.planner.strata import strata_from_labels
 from wkgt.planner.strategy import StrategyOptions, allocate, analysis_mag
 

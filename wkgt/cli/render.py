@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from ..planner.plan import Plan
 
 
+EVEN_SPACING = {1: "length/count", 2: "(area/count)^½", 3: "(volume/count)^⅓"}
+"""The even spacing the spread ratio compares with, by the region's effective dimension
+(extents less one box each; see :mod:`wkgt.planner.spread`)."""
+
+
 def _um(size_mag1: Sequence[int], voxel_size_nm: Sequence[float]) -> str:
     return format_vec(tuple(round(s * v / 1000, 2) for s, v in zip(size_mag1, voxel_size_nm)))
 
@@ -47,7 +52,7 @@ def plan_summary(plan: Plan) -> Table:
     table.add_row(
         "spread",
         f"closest pair {s.min_center_distance_nm / 1000:.2f} µm, mean nearest {s.mean_nearest_neighbour_nm / 1000:.2f} µm, "
-        f"ratio {s.ratio:.2f} to (volume/count)^⅓ = {s.ideal_spacing_nm / 1000:.2f} µm",
+        f"ratio {s.ratio:.2f} to {EVEN_SPACING.get(s.dimension, EVEN_SPACING[3])} = {s.ideal_spacing_nm / 1000:.2f} µm",
     )
     table.add_row("seed", str(plan.seed))
     if plan.tissue is not None:

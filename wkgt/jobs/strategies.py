@@ -1,4 +1,4 @@
-"""The strategies' reading: every layer of a dataset as a :class:`~wkgt.planner.sampling.LayerSource`
+"""The strategies' reading: every layer of a dataset as a :class:`~wkgt.planner.strategy_placer.LayerSource`
 over the readers of :mod:`wkgt.client.imagery`, and the placer a job hands to the planner."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 from ..client.facts import DatasetFacts, LayerFacts
 from ..errors import ServerError, WkgtError
 from ..planner.plan import PlanOptions
-from ..planner.sampling import LayerSource, strategy_placer
+from ..planner.strategy_placer import LayerSource, strategy_placer
 from ..planner.strategy import Placer
 from ..planner.vectors import Vec3, format_mag
 
