@@ -15,6 +15,7 @@ import typer
 
 from ..errors import WkgtError
 from . import check, create_boxes, demo, plan, sandbox
+from . import history, undo
 from .options import optional_value
 
 app = typer.Typer(
@@ -29,6 +30,8 @@ app.command("create-boxes")(create_boxes.main)
 app.command("check")(check.main)
 app.command("sandbox")(sandbox.main)
 app.command("demo")(demo.main)
+app.command("history")(history.main)
+app.command("undo")(undo.main)
 
 
 def _version(value: bool) -> None:
