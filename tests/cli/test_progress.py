@@ -110,12 +110,12 @@ def test_the_job_reports_each_step_and_every_byte_it_reads(sandbox, tmp_path):
     names = [name for name, _ in recorder.steps]
     assert names[0].startswith("reading dataset 'l4_sample' on http://127.0.0.1:")
     read = "reading mag 16-16-4 of color for the tissue check"
-    assert names[1:3] == [read, "scoring tissue and placing boxes"]
-    assert names[3].startswith("reading one slice of each of 4 boxes at mag 1")
+    assert names[1:4] == ["looking for an earlier run of this job", read, "scoring tissue and placing boxes"]
+    assert names[4].startswith("reading one slice of each of 4 boxes at mag 1")
     assert names[-1].startswith("uploading the annotation")
     assert result.plan.tissue is not None
     assert dict(recorder.steps)[read] == result.plan.tissue.coarse_bytes == recorder.bytes[read] == result.plan.tissue.bytes_read
-    assert recorder.bytes[names[3]] == 4 * 89 * 89  # one uint8 slice of 89 × 89 per box
+    assert recorder.bytes[names[4]] == 4 * 89 * 89  # one uint8 slice of 89 × 89 per box
 
 
 def test_a_counting_reader_travels_to_other_processes_without_its_display():

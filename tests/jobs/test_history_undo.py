@@ -3,6 +3,7 @@ run made, taking it back (annotations archived, tasks deleted, refusals), and th
 
 from __future__ import annotations
 
+import io
 import os
 import pty
 import select
@@ -203,10 +204,12 @@ def test_undo_keeps_tasks_someone_took_with_one_line_each_and_exit_4(sandbox, ca
 # --- asking first ---------------------------------------------------------------------------------
 
 
-def test_undo_without_yes_on_a_pipe_refuses_before_any_request(sandbox, capsys):
+def test_undo_without_yes_on_a_pipe_refuses_before_any_request(sandbox, capsys, monkeypatch):
+    from wkgt.cli import run
+
     made = make(sandbox, ANNOTATION_JOB)
     sandbox.state.clear_log()
-    from wkgt.cli import run
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # a pipe, even under pytest -s
 
     assert run(["undo", made.run_key, *server_args(sandbox, "manager")]) == 2
     err = capsys.readouterr().err

@@ -57,13 +57,15 @@ def main(
     else:
         print_report(stdout, result)
     for refusal in result.refused:
-        stderr.print(f"[yellow]not undone:[/] {escape(refusal.line())}", highlight=False)
+        stderr.print(f"[yellow]not undone:[/] {escape(refusal.line())}", highlight=False, soft_wrap=True)
     for note in result.notes:
-        stderr.print(f"note: {escape(note)}", highlight=False)
+        stderr.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     if result.exit_code == WriteError.exit_code:
-        raise WriteError(f"undo of run {result.run_key} is incomplete: {len(result.refused)} request(s) failed (above); rerun it")
+        failed = sum(r.cause == "failed" for r in result.refused)
+        raise WriteError(f"undo of run {result.run_key} is incomplete: {failed} request(s) failed (above); undo again to go on")
     if result.exit_code:
-        raise AuthError(f"undo of run {result.run_key} left {len(result.refused)} thing(s) untouched (above)")
+        leaves = "would leave" if result.status == "dry-run" else "left"
+        raise AuthError(f"undo of run {result.run_key} {leaves} {len(result.refused)} thing(s) untouched (above)")
 
 
 def _interactive() -> bool:
@@ -84,11 +86,13 @@ def _verbs(result: UndoResult, archive: str, delete: str) -> str:
 
 def print_items(console: Console, result: UndoResult) -> None:
     """What undo will change: one line per annotation and task."""
-    console.print(f"run {result.run_key} on {escape(result.server)}:", highlight=False)
+    console.print(f"run {result.run_key} on {escape(result.server)}:", highlight=False, soft_wrap=True)
     for item in result.archive:
-        console.print(f"  archive {escape(item.describe())}  {escape(item.url or '')}", highlight=False)
+        console.print(f"  archive {escape(item.describe())}  {escape(item.url or '')}", highlight=False, soft_wrap=True)
     for item in result.delete:
-        console.print(f"  delete {escape(item.describe())}", highlight=False)
+        console.print(f"  delete {escape(item.describe())}", highlight=False, soft_wrap=True)
+    for refusal in result.refused:
+        console.print(f"  leave {escape(refusal.line())}", highlight=False, soft_wrap=True)
 
 
 def print_report(console: Console, result: UndoResult) -> None:
@@ -96,21 +100,21 @@ def print_report(console: Console, result: UndoResult) -> None:
     done = {"done": ("archived", "deleted"), "dry-run": ("would archive", "would delete"), "cancelled": ("kept", "kept")}
     archived, deleted = done[result.status]
     for item in result.archive:
-        console.print(f"{archived} {escape(item.describe())}  {escape(item.url or '')}", highlight=False)
+        console.print(f"{archived} {escape(item.describe())}  {escape(item.url or '')}", highlight=False, soft_wrap=True)
     for item in result.delete:
-        console.print(f"{deleted} {escape(item.describe())}", highlight=False)
+        console.print(f"{deleted} {escape(item.describe())}", highlight=False, soft_wrap=True)
     for item in result.already_archived:
-        console.print(f"archived before: {escape(item.describe())}", highlight=False)
+        console.print(f"archived before: {escape(item.describe())}", highlight=False, soft_wrap=True)
     if result.status == "cancelled":
-        console.print("nothing changed", highlight=False)
+        console.print("nothing changed", highlight=False, soft_wrap=True)
     elif result.status == "dry-run":
-        console.print(f"dry run: {_verbs(result, 'would archive', 'would delete')}; nothing changed", highlight=False)
+        console.print(f"dry run: {_verbs(result, 'would archive', 'would delete')}; nothing changed", highlight=False, soft_wrap=True)
     elif not result.changes:
-        console.print(f"run {result.run_key}: nothing left to undo", highlight=False)
+        console.print(f"run {result.run_key}: nothing left to undo", highlight=False, soft_wrap=True)
     elif result.target == result.run_key and any(i.kind == "annotation" for i in result.archive):
         console.print(
             f"run {result.run_key} has no active annotation of yours now: a rerun of its create-boxes command makes a new one",
-            highlight=False,
+            highlight=False, soft_wrap=True,
         )
     elif result.delete:
-        console.print(f"run {result.run_key}: a rerun of its create-boxes command creates its tasks again", highlight=False)
+        console.print(f"run {result.run_key}: a rerun of its create-boxes command creates its tasks again", highlight=False, soft_wrap=True)

@@ -210,7 +210,7 @@ def _plan_run(session: Session, target: str, key: str) -> UndoResult:
         me = session.current_user()
         raise AuthError(
             f"{nothing}; the tasks of project(s) {', '.join(hidden)} can be listed and deleted only by team managers of "
-            f"the project's team and admins, and {_name(me)} is neither there: ask one of them to run `wkgt undo {key}`"
+            f"the project's team and admins, which {_name(me)} is not: ask one of them to run `wkgt undo {key}`"
         )
     raise NotFound(nothing + ("; " + notes[0] if notes else ""))
 
