@@ -245,3 +245,20 @@ def test_undo_asks_on_a_terminal_and_no_changes_nothing(sandbox):
     assert f"archive annotation {made.annotation.id}" in output and "Archive 1 annotation? [y/N]" in output
     assert "nothing changed" in output
     assert writes(sandbox) == [] and state_of(sandbox, made.annotation.id) == "Active"
+
+
+def test_a_failed_archive_is_a_refusal_of_its_own_exit_6_and_undo_again_goes_on(sandbox):
+    from wkgt.jobs.undo import UndoJob, undo as undo_job
+
+    first = make(sandbox, ANNOTATION_JOB)
+    copy = make(sandbox, CreateBoxesJob(plan=PlanOptions(count=5), tissue=TissueOptions(check=False), write=WriteOptions(force_new=True)))
+    sandbox.faults.add(rf"/annotations/Explorational/{first.annotation.id}/finish$", method="PATCH", status=500)
+    connection = Connection(sandbox.url, sandbox.tokens["manager"], retry=FAST_RETRY)
+    done = undo_job(UndoJob(first.run_key), connection=connection)
+    assert done.exit_code == 6 and [i.id for i in done.archive] == [copy.annotation.id]
+    assert [(r.item.id, r.cause) for r in done.refused] == [(first.annotation.id, "failed")]
+    assert "HTTP 500" in done.refused[0].line() and "\n" not in done.refused[0].line()
+    sandbox.faults.clear()
+    again = undo_job(UndoJob(first.run_key), connection=connection)
+    assert again.exit_code == 0 and [i.id for i in again.archive] == [first.annotation.id]
+    assert [i.id for i in again.already_archived] == [copy.annotation.id]
