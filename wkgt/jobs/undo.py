@@ -150,7 +150,7 @@ def undo(job: UndoJob, *, connection: Connection | None = None, confirm: Confirm
     config.require_token()
     session = Session(config, connection.retry)
     session.negotiate()
-    plan = _plan_run(session, key, key) if key is not None else _plan_annotation(session, job.target, ref)  # type: ignore[arg-type]
+    plan = _plan_run(session, key) if key is not None else _plan_annotation(session, job.target, ref)  # type: ignore[arg-type]
     if job.dry_run:
         return plan
     if not plan.changes:
@@ -170,8 +170,9 @@ def _task_item(task: WkgtTask) -> Item:
     return Item("task", task.id, f"project {task.project.name}, {where}")
 
 
-def _plan_run(session: Session, target: str, key: str) -> UndoResult:
+def _plan_run(session: Session, key: str) -> UndoResult:
     server = session.config.url
+    target = key
     own, colleagues = wkgt_annotations(session)
     mine = [a for a in own if a.run_key == key]
     theirs = [a for a in colleagues if a.run_key == key]
@@ -249,31 +250,29 @@ def _carry_out(session: Session, plan: UndoResult) -> UndoResult:
     refused = list(plan.refused)
     notes = list(plan.notes)
     for item in plan.archive:
-        outcome = _attempt(item, lambda: archive(session, item.id))
-        if outcome is None:
-            archived.append(item)
-        else:
-            refused.append(outcome)
+        try:
+            archive(session, item.id)
+        except WkgtError as err:
+            refused.append(_refusal(item, err))
+            continue
+        archived.append(item)
     for item in plan.delete:
-        gone: list[bool] = []
-        outcome = _attempt(item, lambda: gone.append(not delete_task(session, item.id)))
-        if outcome is not None:
-            refused.append(outcome)
-        elif gone and gone[0]:
-            notes.append(f"task {item.id} was deleted already")
-        else:
+        try:
+            existed = delete_task(session, item.id)
+        except WkgtError as err:
+            refused.append(_refusal(item, err))
+            continue
+        if existed:
             deleted.append(item)
+        else:
+            notes.append(f"task {item.id} was deleted already")
     return attrs.evolve(plan, status="done", archive=tuple(archived), delete=tuple(deleted), refused=tuple(refused), notes=tuple(notes))
 
 
-def _attempt(item: Item, call: Callable[[], object]) -> Refusal | None:
-    try:
-        call()
-    except AuthError as err:
+def _refusal(item: Item, err: WkgtError) -> Refusal:
+    if isinstance(err, AuthError):
         return Refusal(item, f"the server refused: {err}", "rights")
-    except WkgtError as err:
-        return Refusal(item, f"failed: {err}", "failed")
-    return None
+    return Refusal(item, f"failed: {err}", "failed")
 
 
 def _name(user: Any) -> str:
