@@ -74,19 +74,26 @@ def test_worked_examples_print_what_the_readme_shows(capsys):
 
 
 def test_server_commands_run_against_the_sandbox(sandbox, monkeypatch, capsys, tmp_path):
-    """Every create-boxes and check command of the README, in order, with the sandbox as server."""
+    """Every create-boxes, check, history and undo command of the README, in order, with the sandbox as server."""
+    from wkgt.client.annotations import find_run_key
+
     monkeypatch.setenv("WK_URL", sandbox.url)
     monkeypatch.setenv("WK_TOKEN", sandbox.token)
     lines = [
         line.split("#")[0].strip()
         for line in README.splitlines()
-        if line.startswith((".venv/bin/wkgt create-boxes", ".venv/bin/wkgt check"))
+        if line.startswith(tuple(f".venv/bin/wkgt {command}" for command in ("create-boxes", "check", "history", "undo")))
     ]
-    assert len(lines) == 9
+    assert len(lines) == 12
     for line in lines:
         annotation_id = next(iter(sandbox.state.annotations), "")
-        argv = shlex.split(line.replace("$WK_URL", sandbox.url).replace("<id>", annotation_id))[1:]
+        newest = max((a for a in sandbox.state.annotations.values() if a.dataset_name == "l4_sample"), key=lambda a: a.id, default=None)
+        key = find_run_key(newest.description) if newest is not None else ""
+        argv = shlex.split(line.replace("$WK_URL", sandbox.url).replace("<id>", annotation_id).replace("<run-key>", key))[1:]
         assert run(argv) == 0, line
+    # undo archived the newest run (the second round) and nothing else
+    assert [a.state for a in sorted(sandbox.state.annotations.values(), key=lambda a: a.id)] == ["Active", "Active", "Finished"]
+    assert "wkgt runs for l4_sample" in capsys.readouterr().out
     # the viewer-URL form names the same dataset as the name form: a safe rerun, no new annotation;
     # the reviewed plan and the second round make one each
     assert len(sandbox.state.annotations) == 3

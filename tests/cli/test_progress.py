@@ -64,7 +64,8 @@ def test_progress_appears_on_a_terminal_and_never_on_stdout(sandbox, monkeypatch
     assert code == 0
     for step in STEPS:
         assert step in terminal, terminal
-    assert "✓" in terminal and "1.0 MB" in terminal  # finished steps, and the bytes of the coarse mag read
+    assert "✓" in terminal  # finished steps
+    assert re.search(r"\d[\d.]* [kM]B of", terminal), terminal  # the bytes of the mag the tissue check reads
     out = capsys.readouterr().out
     assert "GT 05" in out and not any(step in out for step in STEPS)
 

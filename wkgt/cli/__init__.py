@@ -14,7 +14,7 @@ import click
 import typer
 
 from ..errors import WkgtError
-from . import check, create_boxes, datasets, demo, evaluate, info, plan, sandbox, train
+from . import check, create_boxes, datasets, demo, evaluate, history, info, plan, sandbox, train, undo
 from .options import optional_value
 
 app = typer.Typer(
@@ -33,6 +33,8 @@ app.command("train")(train.main)
 app.command("sandbox")(sandbox.main)
 app.command("demo")(demo.main)
 app.command("evaluate")(evaluate.main)
+app.command("history")(history.main)
+app.command("undo")(undo.main)
 
 
 def _version(value: bool) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import filelock
 
-from ..client.annotations import find_upload, own_runs
+from ..client.annotations import JobRun, find_upload, own_runs
 from ..client.session import NoAnswer, Session
 from ..errors import AuthError, Busy, WkgtError, WriteError
 
@@ -50,10 +50,17 @@ def _ref(session: Session, annotation_id: str) -> AnnotationRef:
     return AnnotationRef(annotation_id, f"{session.config.url}/annotations/{annotation_id}")
 
 
+def active_runs(session: Session, key: str) -> tuple[JobRun, ...]:
+    """The caller's own *active* annotations with this run key, oldest first: an archived one
+    (``wkgt undo``, WEBKNOSSOS's Archive button, a duplicate the reconciliation retired) is no
+    longer the job's result."""
+    return tuple(run for run in own_runs(session, key) if run.state == "Active")
+
+
 def find_existing(session: Session, key: str) -> AnnotationRef | None:
-    """The job's result: the oldest of the caller's own annotations with this run key (colleagues'
-    shared annotations and ``--force-new`` copies do not count), or None."""
-    runs = own_runs(session, key)
+    """The job's result: the oldest of the caller's own active annotations with this run key
+    (colleagues' shared annotations, archived ones and ``--force-new`` copies do not count), or None."""
+    runs = active_runs(session, key)
     return _ref(session, runs[0].id) if runs else None
 
 
@@ -96,18 +103,16 @@ def archive(session: Session, annotation_id: str) -> None:
 
 
 def reconcile(session: Session, key: str, made: AnnotationRef) -> Reconciled:
-    """After an upload, look again at the caller's annotations with this run key: the oldest is the
-    job's result; newer ones still active (another machine or cache directory ran the same job at
+    """After an upload, look again at the caller's active annotations with this run key: the oldest is
+    the job's result; newer ones (another machine or cache directory ran the same job at
     the same time) are archived, the way the API lets owners retire an annotation. Every run sees
     the same list, so all agree on the survivor. A failed archive is a warning, not an error."""
-    runs = own_runs(session, key)
+    runs = active_runs(session, key)
     if not runs:  # not listed (yet): the upload answered, so it is the result
         return Reconciled(made)
     survivor, newer = runs[0], runs[1:]
     archived, warnings = [], []
     for run in newer:
-        if run.state != "Active":
-            continue
         try:
             archive(session, run.id)
             archived.append(run.id)
