@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from ..errors import InvalidInput
 from ..planner.plan import AvoidedBox
@@ -56,9 +57,9 @@ def gather_avoided(
             )
         seen[ref.id] = annotation
     if previous:
-        for info in session.annotations():
+        for info in one_per_run(session.annotations()):
             key = find_run_key(info.description)
-            if info.id in seen or key is None or key == own_key:
+            if info.id in seen or key == own_key:
                 continue
             annotation = read_annotation(session, info.id)
             if dataset.id is not None and annotation.dataset_id == dataset.id:
@@ -68,3 +69,19 @@ def gather_avoided(
         return boxes, ()
     task_boxes, warnings = dataset_task_boxes(session, dataset, own_key)
     return boxes + task_boxes, warnings
+
+
+def one_per_run(listed: Sequence[Any]) -> list[Any]:
+    """One annotation per earlier wkgt run (owner and run key): its oldest active one, else its
+    oldest. A run's duplicates (archived by the reconciliation, ``--force-new`` copies) hold the
+    same boxes, so they neither count twice towards the total nor cost a download each."""
+    runs: dict[tuple[str, str], Any] = {}
+    for info in sorted(listed, key=lambda a: a.id):  # ids grow with creation: oldest first
+        key = find_run_key(info.description)
+        if key is None:
+            continue
+        run = (info.owner.id, key)
+        kept = runs.get(run)
+        if kept is None or (kept.state != "Active" and info.state == "Active"):
+            runs[run] = info
+    return list(runs.values())

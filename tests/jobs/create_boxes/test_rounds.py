@@ -58,3 +58,17 @@ def test_boxes_of_another_mag_do_not_count(sandbox, capsys):
     assert code == 0, err
     assert second["mag"] == "1" and second["earlier_boxes"] == 0 and second["earlier_voxels"] == 0
     assert [b["name"] for b in second["boxes"]] == ["GT 07", "GT 08"]  # names still continue: one annotation space
+
+
+def test_copies_of_one_earlier_run_count_once(sandbox, capsys):
+    """A run's ``--force-new`` copy holds the same boxes: round two counts (and downloads) one of them."""
+    first = cli(sandbox, "--dataset", "l4_sample", "--count", "6", "--no-tissue-check", "--json")
+    assert run_json(capsys, first)[0] == 0
+    assert run_json(capsys, [*first, "--force-new"])[0] == 0
+    assert len(sandbox.state.annotations) == 2
+    sandbox.state.clear_log()
+    code, second, err = run_json(capsys, cli(sandbox, "--dataset", "l4_sample", "--count", "2", "--avoid-previous", "--no-tissue-check", "--json"))
+    assert code == 0, err
+    assert (second["earlier_boxes"], second["earlier_voxels"]) == (6, 6 * BOX_VOXELS)
+    assert [b["name"] for b in second["boxes"]] == ["GT 07", "GT 08"]
+    assert len([e for e in sandbox.state.requests("GET", "/download")]) == 1
