@@ -21,13 +21,24 @@ def test_datastore_redirect_to_another_origin_does_not_carry_the_token(sandbox, 
     assert other.state.request_log == []
 
 
-def test_redirect_within_the_origin_is_followed(sandbox, capsys):
+def test_datastore_redirects_are_not_followed_by_the_image_reader(sandbox, capsys):
+    """The tissue check reads zarr chunks with tensorstore, which follows no redirect, not even
+    within the origin: one line that says so, exit 5, and never the spec (with its headers)."""
     forget_open_datasets()
-    sandbox.faults.add(r"^/data/.*datasource-properties", redirect_to=sandbox.url, times=1)
-    code, data, err = run_json(capsys, [*ARGS, "--webknossos-url", sandbox.url, "--token", sandbox.token])
-    assert code == 0, err
-    assert data["tissue"]["checked"] is True
+    sandbox.faults.add(r"^/data/.*\.zarray", redirect_to=sandbox.url, times=1)
+    code, out, err = run_json(capsys, [*ARGS, "--webknossos-url", sandbox.url, "--token", sandbox.token])
+    assert code == 5 and out is None, err
+    assert len(err.strip().splitlines()) == 1 and "redirect (HTTP 307)" in err
+    assert sandbox.token not in err and "tensorstore_spec" not in err
     assert any(e.status == 307 for e in sandbox.state.request_log)
+
+
+def test_a_datastore_refusing_the_token_is_an_authentication_error(sandbox, capsys):
+    forget_open_datasets()
+    sandbox.faults.add(r"^/data/.*\.zarray", status=403, times=1)
+    code, out, err = run_json(capsys, [*ARGS, "--webknossos-url", sandbox.url, "--token", sandbox.token])
+    assert code == 4 and out is None, err
+    assert len(err.strip().splitlines()) == 1 and "HTTP 403" in err and sandbox.token not in err
 
 
 def test_web_api_redirects_are_not_followed(sandbox, other, capsys):

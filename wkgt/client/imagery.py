@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from ..errors import ServerError
+from ..errors import AuthError, ServerError, WkgtError
 from ..planner.mag_choice import coarsest_mag
 from ..planner.placement import Region
 from ..planner.vectors import Vec3, format_mag
@@ -152,13 +153,25 @@ class RemoteReader:
                 f"{budget:.0f} s (--timeout {self.timeout_s:g} s, {self.retry.attempts} attempts)"
             ) from None
         except Exception as err:  # noqa: BLE001 - tensorstore reports HTTP failures as ValueError
-            raise ServerError(
-                f"the datastore did not serve mag {format_mag(self.mag)} of layer {self.layer} ({_first_line(err)}); "
-                "is it up, and may this token read the dataset? --no-tissue-check plans without image data"
-            ) from None
+            raise self._open_error(err) from None
         with _LOCK:
             _OPEN[key] = array
         return array
+
+    def _open_error(self, err: BaseException) -> WkgtError:
+        """One line for a mag the datastore did not serve: 401/403 → exit 4 (the token), a
+        redirect → not followed (no token goes where it was not configured for), else exit 5."""
+        what = f"reading mag {format_mag(self.mag)} of layer {self.layer} at the datastore"
+        status = _http_status(err)
+        if status in (401, 403):
+            has = "" if self.token else " (no token given)"
+            return AuthError(f"{what}: refused access (HTTP {status}): the token is missing, wrong or expired, or may not read the dataset{has}")
+        if status is not None and 300 <= status < 400:
+            return ServerError(f"{what}: the datastore answered with a redirect (HTTP {status}), which wkgt does not follow")
+        return ServerError(
+            f"the datastore did not serve mag {format_mag(self.mag)} of layer {self.layer} ({_first_line(err)}); "
+            "is it up, and may this token read the dataset? --no-tissue-check plans without image data"
+        )
 
     def at(self, mag: Vec3) -> RemoteReader:
         """The same layer at another mag."""
@@ -249,5 +262,13 @@ def local_reader(path: Path | str, layer: LayerFacts, mag: Vec3 | None = None) -
 
 
 def _first_line(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).splitlines() if any(c.isalnum() for c in line)]
+    """The error's first line, without tensorstore's echo of its spec (which holds the headers)."""
+    text = re.sub(r"\s*\[tensorstore_spec=.*", "", str(err), flags=re.S)
+    lines = [line.strip() for line in text.splitlines() if any(c.isalnum() for c in line)]
     return (lines[0] if lines else type(err).__name__)[:300]
+
+
+def _http_status(err: BaseException) -> int | None:
+    """The HTTP status tensorstore names in its message (``[HTTP code 401]``), if any."""
+    match = re.search(r"\[HTTP code (\d{3})\]", str(err))
+    return int(match.group(1)) if match else None
