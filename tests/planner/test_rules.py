@@ -117,3 +117,13 @@ def test_default_count_is_at_least_five_boxes():
     assert count == 5 and "test set" in reason
     plan = make_plan(request)
     assert len(plan.boxes) == 5 and plan.warnings == ()
+
+
+def test_the_box_size_known_before_planning_is_the_plans():
+    """The tissue check chooses its read by the box size before the plan exists: the same
+    function decides both, so instances (boxes grow with the object) get the plan's size."""
+    from wkgt.planner.plan import box_size_mag1
+
+    for options in (PlanOptions(), PlanOptions(model=ModelKind.INSTANCES, object_size_nm=5000), PlanOptions(rules="webknossos")):
+        request = options.request((11.24, 11.24, 28.0), [(1, 1, 1), (2, 2, 1), (4, 4, 1), (8, 8, 2), (16, 16, 4)], Region((0, 0, 0), (8192, 8192, 4096)))
+        assert box_size_mag1(request) == make_plan(request.with_options(count=5)).box_size_mag1

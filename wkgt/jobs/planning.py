@@ -17,10 +17,9 @@ import numpy as np
 
 from ..client.facts import DatasetFacts, LayerFacts
 from ..errors import InvalidInput, ServerError, WkgtError
-from ..planner.box_size import choose_box_size
 from ..planner.check import check_boxes
 from ..planner.ground_truth import GroundTruthLayer
-from ..planner.mag_choice import choose_mag, finest_first
+from ..planner.mag_choice import finest_first
 from ..planner.placement import Region
 from ..planner.plan import (
     AvoidedBox,
@@ -28,6 +27,7 @@ from ..planner.plan import (
     PlanOptions,
     PlanRequest,
     TissueReport,
+    box_size_mag1,
     make_plan,
     planning_region,
 )
@@ -105,24 +105,6 @@ def score_tissue(
         first = lines[0] if lines else type(err).__name__
         raise ServerError(f"reading mag {format_mag(mag)} for the tissue check failed: {first[:300]}") from None
     return tissue, (bytes_transferred() - before if counted else tissue.bytes_read)
-
-
-def box_size_mag1(request: PlanRequest) -> Vec3:
-    """The box size (mag-1 voxels) ``make_plan`` will choose for ``request``."""
-    options = request.options
-    mag = choose_mag(
-        request.voxel_size_nm,
-        request.mags,
-        options.model,
-        mag=options.mag,
-        object_size_nm=options.object_size_nm,
-        min_voxel_size_nm=options.min_voxel_size_nm,
-        rules=request.rules,
-    )
-    size = choose_box_size(
-        mag.effective_voxel_size_nm, options.model, box_size=options.box_size, box_edge_nm=options.box_edge_nm, rules=request.rules
-    )
-    return tuple(s * m for s, m in zip(size.size, mag.mag))  # type: ignore[return-value]
 
 
 def plan_boxes(

@@ -21,7 +21,7 @@ from ..client.dataset_ref import DatasetRef, local_folder_hint
 from ..client.facts import DatasetFacts, LayerFacts
 from ..errors import InvalidInput
 from ..planner.ground_truth import GroundTruthLayer
-from ..planner.plan import Plan, PlanOptions, planning_region
+from ..planner.plan import Plan, PlanOptions, box_size_mag1, planning_region
 from ..planner.reviewed import ReviewedPlan, check_fits
 from ..planner.tissue import choose_tissue_read, coarse_grid
 from ..planner.vectors import Vec3, format_mag
@@ -30,7 +30,7 @@ from ..writer.files import save_plan
 from ..writer.preview import PreviewRequest, check_preview_path, render_preview
 from ..writer.progress import CountingReader, Progress
 from .distribute import Distribution
-from .planning import TissueOptions, box_size_mag1, checked, itemsize_of
+from .planning import TissueOptions, checked, itemsize_of
 
 
 def check_job(options: PlanOptions, avoids: bool) -> None:

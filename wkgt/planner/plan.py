@@ -18,9 +18,9 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import InvalidInput
-from .box_size import choose_box_size
+from .box_size import BoxSizeChoice, choose_box_size
 from .choices import DEFAULT_SEED
-from .mag_choice import choose_mag
+from .mag_choice import MagChoice, choose_mag
 from .placement import CandidateFilter, Region, Spread, measure_spread, place_boxes
 from .ground_truth import GroundTruthLayer, no_common_mag, trainable_mags
 from .rules import ModelKind, RuleSet, rule_set
@@ -437,25 +437,10 @@ def planning_region(request: PlanRequest) -> Region:
     return region.shrunk(margin) if margin else region
 
 
-def make_plan(
-    request: PlanRequest,
-    *,
-    occupied: Sequence[tuple[Vec3, Vec3]] = (),
-    gap: int = 0,
-    name_prefix: str = "GT",
-    filter_for_box: Callable[[Vec3, Vec3], CandidateFilter] | None = None,
-    earlier: Sequence[AvoidedBox] = (),
-    placer: Placer | None = None,
-) -> Plan:
-    """Choose mag, box size and count, and place the boxes (pure; same request → same plan).
-
-    ``filter_for_box(box_size_mag1, mag)`` builds the filter of candidate corners once the box
-    size is known (e.g. the tissue check, whose verdict depends on the box size). ``earlier``
-    boxes (of earlier rounds) continue the numbering, and those of wkgt rounds at the chosen
-    mag count towards the total. ``placer`` (a strategy, :mod:`wkgt.planner.strategy`) places
-    the boxes instead of the even spread.
-    """
-    request = request.validate()
+def choose_mag_and_size(request: PlanRequest) -> tuple[MagChoice, BoxSizeChoice, tuple[str, ...]]:
+    """Steps 1 and 2 of a plan: the training mag (among the mags the ground-truth layer will
+    have) and the box size, and why image mags were left out. :func:`make_plan` and whoever must
+    know the box size before planning (the tissue check's read) ask this one function."""
     options = request.options
     mags, exclusions = trainable_mags(request.mags, request.ground_truth)
     if request.ground_truth is not None and not mags:
@@ -483,6 +468,36 @@ def make_plan(
         object_size_nm=options.object_size_nm,
         rules=request.rules,
     )
+    return mag, size, exclusions
+
+
+def box_size_mag1(request: PlanRequest) -> Vec3:
+    """The box size (mag-1 voxels) :func:`make_plan` chooses for ``request``."""
+    mag, size, _ = choose_mag_and_size(request)
+    return tuple(s * m for s, m in zip(size.size, mag.mag))  # type: ignore[return-value]
+
+
+def make_plan(
+    request: PlanRequest,
+    *,
+    occupied: Sequence[tuple[Vec3, Vec3]] = (),
+    gap: int = 0,
+    name_prefix: str = "GT",
+    filter_for_box: Callable[[Vec3, Vec3], CandidateFilter] | None = None,
+    earlier: Sequence[AvoidedBox] = (),
+    placer: Placer | None = None,
+) -> Plan:
+    """Choose mag, box size and count, and place the boxes (pure; same request → same plan).
+
+    ``filter_for_box(box_size_mag1, mag)`` builds the filter of candidate corners once the box
+    size is known (e.g. the tissue check, whose verdict depends on the box size). ``earlier``
+    boxes (of earlier rounds) continue the numbering, and those of wkgt rounds at the chosen
+    mag count towards the total. ``placer`` (a strategy, :mod:`wkgt.planner.strategy`) places
+    the boxes instead of the even spread.
+    """
+    request = request.validate()
+    options = request.options
+    mag, size, exclusions = choose_mag_and_size(request)
     box_voxels = math.prod(size.size)
     earlier_boxes, earlier_voxels = earlier_at_mag(earlier, mag.mag)
     count, count_reason = choose_count(box_voxels, request, earlier_voxels, earlier_boxes)
