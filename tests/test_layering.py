@@ -95,3 +95,13 @@ def test_webknossos_imported_through_wkgt_is_quiet():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert done.stdout.strip() == "True"
     assert "image" not in done.stderr.lower() and "Warning" not in done.stderr
+
+
+def test_every_public_name_of_wkgt_imports_and_is_listed():
+    import wkgt
+
+    assert set(wkgt.__all__) <= set(dir(wkgt))
+    for name in wkgt.__all__:
+        assert getattr(wkgt, name) is not None, name
+    for job in ("create_boxes", "check_annotation", "run_batch", "train", "evaluate", "history", "undo", "dataset_info"):
+        assert callable(getattr(wkgt, job)), job

@@ -33,7 +33,14 @@ if TYPE_CHECKING:
     from .jobs.distribute import Distribution
     from .jobs.planning import TissueOptions
     from .planner import Box, ModelKind, Plan, PlanOptions, PlanRequest, Region, make_plan
+    from .jobs.batch import BatchJob, BatchResult, DatasetSelection, run_batch
+    from .jobs.evaluate import EvaluateJob, EvaluateResult, evaluate
+    from .jobs.history import HistoryJob, HistoryResult, history
+    from .jobs.info import DatasetsJob, InfoJob, dataset_info, list_datasets_job
+    from .jobs.train import TrainJob, TrainResult, train
+    from .jobs.undo import UndoJob, UndoResult, undo
     from .planner.reviewed import ReviewedPlan
+    from .planner.strategy import StrategyOptions
     from .writer.tasks import TaskOptions
 
 _EXPORTS = {
@@ -60,6 +67,13 @@ _EXPORTS = {
     "Region": ".planner",
     "make_plan": ".planner",
     "ReviewedPlan": ".planner.reviewed",
+    "StrategyOptions": ".planner.strategy",
+    **dict.fromkeys(("BatchJob", "BatchResult", "DatasetSelection", "run_batch"), ".jobs.batch"),
+    **dict.fromkeys(("EvaluateJob", "EvaluateResult", "evaluate"), ".jobs.evaluate"),
+    **dict.fromkeys(("HistoryJob", "HistoryResult", "history"), ".jobs.history"),
+    **dict.fromkeys(("DatasetsJob", "InfoJob", "dataset_info", "list_datasets_job"), ".jobs.info"),
+    **dict.fromkeys(("TrainJob", "TrainResult", "train"), ".jobs.train"),
+    **dict.fromkeys(("UndoJob", "UndoResult", "undo"), ".jobs.undo"),
 }
 __all__ = ["__version__", *_EXPORTS]
 
