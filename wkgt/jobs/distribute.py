@@ -4,7 +4,9 @@ One local job scores here, piece after piece (no executor); more jobs or a clust
 ``cluster_tools`` executor: multiprocessing, Slurm, Kubernetes or Dask. The jobs get their
 voxels from the parent and return codes (1 byte per voxel), so they need only numpy and
 scipy; local worker processes start once per run (forked on Linux, with those loaded) and
-are shut down (joined) before the run returns, on errors too.
+are shut down (joined) before the run returns, on errors too. Forked local workers share
+memory with the parent (``executor.shared_memory``, :mod:`wkgt.jobs.shared_memory`): voxels
+and codes pass through it instead of pickles.
 """
 
 from __future__ import annotations
@@ -88,6 +90,9 @@ def _executor(distribution: Distribution) -> Iterator[Any]:
         with executor:
             yield executor
     finally:
+        shared = getattr(executor, "shared_memory", None)
+        if shared is not None:
+            shared.close()
         if strategy == "multiprocessing":
             _stop_resource_tracker()
 
@@ -95,18 +100,28 @@ def _executor(distribution: Distribution) -> Iterator[Any]:
 def _local_workers(jobs: int) -> Any:
     """A pool of ``jobs`` local processes, started at once. On Linux they fork from this
     process before it reads anything (no imports to repeat: numpy and scipy are loaded
-    first); elsewhere they are spawned and import what the jobs need while the first slab is read."""
+    first) and inherit the shared memory made just before (``executor.shared_memory``);
+    elsewhere they are spawned and import what the jobs need while the first slab is read."""
     import sys
 
     from cluster_tools.executors.multiprocessing_ import MultiprocessingExecutor
 
     from ..planner.tissue import prepare_worker
+    from . import shared_memory
 
     # directly, not through cluster_tools.get_executor: that first starts and stops a throw-away pool
     if sys.platform == "linux":
         prepare_worker()
+        shared = shared_memory.SharedMemory() if shared_memory.available() else None
         executor = MultiprocessingExecutor(max_workers=jobs, start_method="fork")
-        executor.submit(prepare_worker).result()  # forks every worker now, before reader threads start
+        try:
+            executor.submit(prepare_worker).result()  # forks every worker now, before reader threads start
+        except BaseException:
+            executor.shutdown()
+            if shared is not None:
+                shared.close()
+            raise
+        executor.shared_memory = shared
         return executor
     return MultiprocessingExecutor(max_workers=jobs, start_method="spawn", initializer=prepare_worker)
 

@@ -67,6 +67,24 @@ class Reader(Protocol):
     def __call__(self, start: Vec3, size: Vec3) -> np.ndarray: ...
 
 
+class SharedRegion(Protocol):
+    """Bytes that this process and the executor's workers both map (``wkgt.jobs.shared_memory``)."""
+
+    size: int
+
+    def array(self, shape: tuple[int, ...], dtype: Any, offset: int = 0) -> np.ndarray: ...
+
+    def release(self, start: int, stop: int) -> None: ...
+
+    def free(self) -> None: ...
+
+
+class SharedMemory(Protocol):
+    """What an executor whose workers share memory with this process offers as ``shared_memory``."""
+
+    def allocate(self, nbytes: int) -> SharedRegion: ...
+
+
 # -- the texture coding ---------------------------------------------------------------------
 
 
@@ -566,6 +584,72 @@ def classify_piece(piece: ClassPiece) -> np.ndarray:
     return flat_classes(piece.codes, piece.flat_code)
 
 
+@attrs.frozen(eq=False)
+class _SharedCodes:
+    """The code store in shared memory, as a job names it: the region and the grid's layout."""
+
+    region: SharedRegion
+    shape: Vec3
+    axis: int
+    dtype: str
+
+    def xyz(self) -> np.ndarray:
+        return np.moveaxis(self.region.array(_stored_shape(self.shape, self.axis), self.dtype), 0, self.axis)
+
+
+@attrs.frozen(eq=False)
+class SharedTexturePiece:
+    """A texture piece whose block waits in shared memory (``slot`` at ``offset``) and whose
+    codes go straight into the shared code store at ``start``."""
+
+    slot: SharedRegion
+    offset: int
+    block_shape: Vec3
+    dtype: str
+    window: Vec3
+    missing_lo: Vec3
+    missing_hi: Vec3
+    projections: bool
+    codes: _SharedCodes
+    start: Vec3
+
+
+def shared_texture_piece(piece: SharedTexturePiece) -> TextureResult:
+    """Worker job 1 through shared memory: codes into the store; histogram and projections back."""
+    block = piece.slot.array(piece.block_shape, piece.dtype, piece.offset)
+    result = texture_piece(TexturePiece(block, piece.window, piece.missing_lo, piece.missing_hi, piece.projections))
+    piece.codes.xyz()[_box(piece.start, result.codes.shape)] = result.codes
+    return TextureResult(None, result.histogram, result.sum_z, result.sum_y)
+
+
+@attrs.frozen(eq=False)
+class SharedClassPiece:
+    """A class piece read (with its 1-voxel halo) from the shared code store."""
+
+    codes: _SharedCodes
+    start: Vec3
+    shape: Vec3
+    flat_code: int
+
+
+def shared_classify_piece(piece: SharedClassPiece) -> np.ndarray | None:
+    """Worker job 2 through shared memory: the classes, or ``None`` when the only flat voxels are
+    padding (the classes are then ``codes == 0``, which the parent derives in place)."""
+    lo = [s - 1 for s in piece.start]
+    codes = _padded(piece.codes.xyz(), (0, 0, 0), lo, [n + 2 for n in piece.shape])
+    job = ClassPiece(codes, piece.flat_code)
+    return None if _obvious_classes(job) is not None else classify_piece(job)
+
+
+def _box(start: Sequence[int], shape: Sequence[int]) -> tuple[slice, ...]:
+    return tuple(slice(s, s + n) for s, n in zip(start, shape))
+
+
+def _stored_shape(shape: Sequence[int], axis: int) -> Vec3:
+    """A grid's shape with the slab axis first (how the code store and the table keep it)."""
+    return tuple(int(shape[a]) for a in [axis] + [a for a in range(3) if a != axis])  # type: ignore[return-value]
+
+
 def _give_back_memory() -> None:
     """Return freed working memory to the system (glibc keeps freed heap pages otherwise), so
     the table does not grow on top of the previous passes' temporaries."""
@@ -609,7 +693,7 @@ def _stream(
         yield from map(fn, items)
         return
     pending: collections.deque[Any] = collections.deque()
-    limit = max(2, IN_FLIGHT_PER_WORKER * workers)
+    limit = _in_flight(workers)
     try:
         for item in items:
             quick = here(item) if here is not None else None
@@ -621,6 +705,11 @@ def _stream(
     finally:
         for future in pending:
             future.cancel()
+
+
+def _in_flight(workers: int) -> int:
+    """Pieces handed out and not yet taken back, at most (the results come back in order)."""
+    return max(2, IN_FLIGHT_PER_WORKER * workers)
 
 
 def _obvious_classes(piece: ClassPiece) -> np.ndarray | None:
@@ -643,6 +732,11 @@ class _Grid:
         self.others = others
         self.slabs = _cuts(grid_start[self.axis], grid_shape[self.axis], slab)
         self.across = [_cuts(grid_start[a], grid_shape[a], chunk[a]) for a in others]
+
+    def largest_block(self, halo: Vec3) -> int:
+        """Voxels of the largest piece with its halo."""
+        lengths = [max((n for _, n in self.slabs), default=0)] + [max((n for _, n in cuts), default=0) for cuts in self.across]
+        return math.prod(n + 2 * halo[a] for n, a in zip(lengths, [self.axis, *self.others]))
 
     def pieces(self, slab: tuple[int, int]) -> list[tuple[Vec3, Vec3]]:
         """(start, shape) relative to the grid of the pieces of one slab."""
@@ -668,45 +762,65 @@ def _padded(
     start: Sequence[int],
     shape: Sequence[int],
     fill: int = 0,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """``shape`` voxels from ``start`` (grid coordinates) out of ``source`` (which begins at
-    ``source_start``; or several (array, start) sources), ``fill`` where no source has data."""
+    ``source_start``; or several (array, start) sources), ``fill`` where no source has data;
+    into ``out`` when given."""
     sources = [(source, source_start)] if isinstance(source, np.ndarray) else list(source)
-    out = np.full(tuple(shape), fill, dtype=sources[0][0].dtype)
+    parts = []
     for array, origin in sources:
         lo = [max(s, o) for s, o in zip(start, origin)]
         hi = [min(s + n, o + m) for s, n, o, m in zip(start, shape, origin, array.shape)]
         if all(h > low for low, h in zip(lo, hi)):
             dst = tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, start))
             src = tuple(slice(a - o, b - o) for a, b, o in zip(lo, hi, origin))
-            out[dst] = array[src]
+            parts.append((dst, array[src]))
+    if out is None:
+        out = np.full(tuple(shape), fill, dtype=sources[0][0].dtype)
+    elif sum(part.size for _, part in parts) < out.size:  # sources do not overlap: then some is fill
+        out.fill(fill)
+    for dst, part in parts:
+        out[dst] = part
     return out
 
 
 class _CodeStore:
-    """One code per voxel in an anonymous mapping, slab axis first, so finished slabs give
-    their memory back (``MADV_DONTNEED``) while the table grows."""
+    """One code per voxel in an anonymous mapping (or a ``shared`` region the workers write
+    to), slab axis first, so finished slabs give their memory back while the table grows."""
 
-    def __init__(self, shape: Vec3, axis: int, dtype: str) -> None:
+    def __init__(self, shape: Vec3, axis: int, dtype: str, shared: SharedMemory | None = None) -> None:
         self.axis = axis
-        order = [axis] + [a for a in range(3) if a != axis]
-        stored = tuple(shape[a] for a in order)
+        stored = _stored_shape(shape, axis)
         size = max(1, math.prod(stored) * np.dtype(dtype).itemsize)
-        self._map = mmap.mmap(-1, size)
-        flat = np.frombuffer(self._map, dtype=dtype, count=math.prod(stored))
-        self.stored = flat.reshape(stored)
+        self._map: mmap.mmap | None = None
+        self._region = shared.allocate(size) if shared is not None else None
+        if self._region is not None:
+            self.shared: _SharedCodes | None = _SharedCodes(self._region, shape, axis, dtype)
+            self.stored = self._region.array(stored, dtype)
+        else:
+            self.shared = None
+            self._map = mmap.mmap(-1, size)
+            self.stored = np.frombuffer(self._map, dtype=dtype, count=math.prod(stored)).reshape(stored)
         self.xyz = np.moveaxis(self.stored, 0, axis)  # a view in (x, y, z) order
 
     def release(self, lo: int, hi: int) -> None:
         """Give back the pages of slab planes ``[lo, hi)`` (their codes are no longer needed)."""
         plane = self.stored[0].nbytes if self.stored.size else 0
+        if self._region is not None:
+            self._region.release(lo * plane, hi * plane)
+            return
         first = -(-(lo * plane) // mmap.PAGESIZE) * mmap.PAGESIZE
         last = (hi * plane) // mmap.PAGESIZE * mmap.PAGESIZE
-        if last > first and hasattr(self._map, "madvise"):
+        if last > first and self._map is not None and hasattr(self._map, "madvise"):
             self._map.madvise(mmap.MADV_DONTNEED, first, last - first)
 
     def close(self) -> None:
         del self.stored, self.xyz
+        if self._region is not None:
+            self._region.free()
+            return
+        assert self._map is not None
         try:
             self._map.close()
         except BufferError:  # a view still alive somewhere: the mapping goes with it
@@ -749,6 +863,10 @@ def score_region(
     decoded = 0
     dtype = np.dtype(np.uint8)
 
+    shared: SharedMemory | None = getattr(executor, "shared_memory", None) if executor is not None else None
+    in_flight = _in_flight(workers)
+    slots: SharedRegion | None = None  # shared memory: the blocks of the pieces in flight
+
     # pass 1: read slab by slab (one ahead), texture codes of each piece
     def read_slab(index: int) -> np.ndarray:
         offset, length = grid.slabs[index]
@@ -756,7 +874,8 @@ def score_region(
         absolute = tuple(int(a + b) for a, b in zip(grid_start, start))
         return np.asarray(reader(absolute, shape))
 
-    def pieces_of(index: int, slabs: dict[int, np.ndarray]) -> Iterator[tuple[Vec3, Vec3, TexturePiece]]:
+    def pieces_of(index: int, slabs: dict[int, np.ndarray]) -> Iterator[tuple[Vec3, Vec3, Any]]:
+        nonlocal slots
         offset, length = grid.slabs[index]
         near = []
         for i in range(max(0, index - 1), min(len(grid.slabs), index + 2)):
@@ -765,14 +884,26 @@ def score_region(
             near.append((slabs[i], origin))
         for start, shape in grid.pieces((offset, length)):
             lo = [s - h for s, h in zip(start, halo)]
-            full = [n + 2 * h for n, h in zip(shape, halo)]
-            block = _padded(near, (0, 0, 0), lo, full)
-            missing_lo = tuple(max(0, -v) for v in lo)
-            missing_hi = tuple(max(0, s + n + h - g) for s, n, h, g in zip(start, shape, halo, grid_shape))
-            yield start, shape, TexturePiece(block, window, missing_lo, missing_hi, projections)  # type: ignore[arg-type]
+            full: Vec3 = tuple(n + 2 * h for n, h in zip(shape, halo))  # type: ignore[assignment]
+            missing_lo: Vec3 = tuple(max(0, -v) for v in lo)  # type: ignore[assignment]
+            missing_hi: Vec3 = tuple(max(0, s + n + h - g) for s, n, h, g in zip(start, shape, halo, grid_shape))  # type: ignore[assignment]
+            if codes_store is None or codes_store.shared is None:
+                block = _padded(near, (0, 0, 0), lo, full)
+                yield start, shape, TexturePiece(block, window, missing_lo, missing_hi, projections)
+                continue
+            # the block goes to the slot of the piece handed out ``in_flight`` pieces ago: done by now
+            slot_bytes = grid.largest_block(halo) * dtype.itemsize
+            if slots is None:
+                slots = shared.allocate(slot_bytes * in_flight)  # type: ignore[union-attr]
+            slot_offset = (len(placements) % in_flight) * slot_bytes
+            _padded(near, (0, 0, 0), lo, full, out=slots.array(full, dtype, slot_offset))
+            piece = SharedTexturePiece(
+                slots, slot_offset, full, dtype.str, window, missing_lo, missing_hi, projections, codes_store.shared, start
+            )
+            yield start, shape, piece
 
-    def all_pieces() -> Iterator[tuple[Vec3, Vec3, TexturePiece]]:
-        nonlocal decoded, dtype
+    def all_pieces() -> Iterator[tuple[Vec3, Vec3, Any]]:
+        nonlocal decoded, dtype, codes_store
         slabs: dict[int, np.ndarray] = {}
         with ThreadPoolExecutor(1, thread_name_prefix="wkgt-read") as io:
             ahead = io.submit(read_slab, 0) if grid.slabs else None
@@ -784,26 +915,33 @@ def score_region(
                         decoded += slabs[needed].nbytes
                         dtype = slabs[needed].dtype
                         ahead = io.submit(read_slab, needed + 1) if needed + 1 < len(grid.slabs) else None
+                if shared is not None and codes_store is None:  # workers write their codes straight into it
+                    codes_store = _CodeStore(grid_shape, grid.axis, coding_for(dtype).dtype, shared)
                 yield from pieces_of(index, slabs)
                 slabs.pop(index - 1, None)
 
     placements: list[tuple[Vec3, Vec3]] = []
 
-    def texture_jobs() -> Iterator[TexturePiece]:
+    def texture_jobs() -> Iterator[Any]:
         for start, shape, piece in all_pieces():
             placements.append((start, shape))
             yield piece
 
     try:
-        for number, result in enumerate(_stream(executor, texture_piece, texture_jobs(), workers)):
+        job = shared_texture_piece if shared is not None else texture_piece
+        for number, result in enumerate(_stream(executor, job, texture_jobs(), workers)):
             start, shape = placements[number]
-            if codes_store is None:
-                codes_store = _CodeStore(grid_shape, grid.axis, str(result.codes.dtype))
-            codes_store.xyz[tuple(slice(s, s + n) for s, n in zip(start, shape))] = result.codes
+            if result.codes is not None:
+                if codes_store is None:
+                    codes_store = _CodeStore(grid_shape, grid.axis, str(result.codes.dtype))
+                codes_store.xyz[_box(start, shape)] = result.codes
             histogram = result.histogram if histogram is None else histogram + result.histogram
             if sum_z is not None and sum_y is not None and result.sum_z is not None and result.sum_y is not None:
                 sum_z[start[0] : start[0] + shape[0], start[1] : start[1] + shape[1]] += result.sum_z
                 sum_y[start[0] : start[0] + shape[0], start[2] : start[2] + shape[2]] += result.sum_y
+        if slots is not None:
+            slots.free()
+            slots = None
         coding = coding_for(dtype)
         if codes_store is None or histogram is None:  # an empty grid
             return TissueMap(mag_t, grid_start, np.zeros(grid_shape, bool), 0.0, decoded, dtype.itemsize, 1.0)
@@ -812,40 +950,46 @@ def score_region(
 
         # pass 2: flat regions per piece, then joined across seams
         piece_boxes = [box for offset in grid.slabs for box in grid.pieces(offset)]
-
         slab_of = {offset: number for number, (offset, _) in enumerate(grid.slabs)}
-        generated = -1  # the slab whose pieces are being handed out
 
-        def class_jobs() -> Iterator[ClassPiece]:
-            nonlocal generated
+        def class_jobs() -> Iterator[Any]:
             assert codes_store is not None
             for start, shape in piece_boxes:
-                generated = slab_of[start[grid.axis]]
-                lo = [s - 1 for s in start]
-                yield ClassPiece(_padded(codes_store.xyz, (0, 0, 0), lo, [n + 2 for n in shape]), flat_code)
-            generated = len(grid.slabs) + 1
+                if codes_store.shared is not None:
+                    yield SharedClassPiece(codes_store.shared, start, shape, flat_code)
+                else:
+                    lo = [s - 1 for s in start]
+                    yield ClassPiece(_padded(codes_store.xyz, (0, 0, 0), lo, [n + 2 for n in shape]), flat_code)
 
         spilled: dict[int, np.ndarray] = {}
-        waiting: list[tuple[int, np.ndarray]] = []
+        waiting: list[tuple[int, np.ndarray | None]] = []
 
-        def settle(everything: bool) -> None:
-            """Classes replace codes once no piece still to be handed out reads them as halo."""
+        def settle(unfinished_slab: int) -> None:
+            """Classes replace codes once no unfinished piece reads them as halo (pieces of slab
+            ``unfinished_slab`` and after read codes of slab ``unfinished_slab - 1`` and after)."""
             assert codes_store is not None
             keep = []
             for number, result in waiting:
                 start, shape = piece_boxes[number]
-                if not everything and slab_of[start[grid.axis]] > generated - 2:
+                values = codes_store.xyz[_box(start, shape)]
+                if slab_of[start[grid.axis]] > unfinished_slab - 2:
                     keep.append((number, result))
+                elif result is None:  # only padding is flat: padding is background, the rest tissue
+                    values[...] = values == 0
                 elif np.can_cast(result.dtype, codes_store.xyz.dtype):
-                    codes_store.xyz[tuple(slice(s, s + n) for s, n in zip(start, shape))] = result
+                    values[...] = result
                 else:
                     spilled[number] = result
             waiting[:] = keep
 
-        for number, result in enumerate(_stream(executor, classify_piece, class_jobs(), workers, _obvious_classes)):
+        if codes_store.shared is not None:
+            classes = _stream(executor, shared_classify_piece, class_jobs(), workers)
+        else:
+            classes = _stream(executor, classify_piece, class_jobs(), workers, _obvious_classes)
+        for number, result in enumerate(classes):
             waiting.append((number, result))
-            settle(everything=False)
-        settle(everything=True)
+            unfinished = number + 1
+            settle(slab_of[piece_boxes[unfinished][0][grid.axis]] if unfinished < len(piece_boxes) else len(grid.slabs) + 1)
         background_of = _join_flat_regions(grid, piece_boxes, codes_store, spilled)
 
         # pass 3: the summed-volume table, slab by slab along the slab axis
@@ -904,6 +1048,8 @@ def score_region(
         padding = float(histogram[0]) / voxels if voxels else 1.0
         flat_std = coding.std_of(flat_code + 1) if flat_code >= 1 else 0.0
     finally:
+        if slots is not None:
+            slots.free()
         if codes_store is not None:
             codes_store.close()
     maps: dict[str, np.ndarray] = {}
