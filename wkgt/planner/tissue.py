@@ -579,8 +579,12 @@ class ClassPiece:
     flat_code: int
 
 
-def classify_piece(piece: ClassPiece) -> np.ndarray:
-    """Worker job 2: the flat-region classes of a piece (see :func:`flat_classes`)."""
+def classify_piece(piece: ClassPiece) -> np.ndarray | None:
+    """Worker job 2: the flat-region classes of a piece (see :func:`flat_classes`), or ``None``
+    when its only flat voxels are padding: its classes are then ``codes == 0`` (padding is
+    background, the rest tissue), which scoring reads off the codes it keeps."""
+    if _only_padding_is_flat(piece):
+        return None
     return flat_classes(piece.codes, piece.flat_code)
 
 
@@ -633,12 +637,10 @@ class SharedClassPiece:
 
 
 def shared_classify_piece(piece: SharedClassPiece) -> np.ndarray | None:
-    """Worker job 2 through shared memory: the classes, or ``None`` when the only flat voxels are
-    padding (the classes are then ``codes == 0``, which the parent derives in place)."""
+    """Worker job 2 through shared memory (see :func:`classify_piece`)."""
     lo = [s - 1 for s in piece.start]
     codes = _padded(piece.codes.xyz(), (0, 0, 0), lo, [n + 2 for n in piece.shape])
-    job = ClassPiece(codes, piece.flat_code)
-    return None if _obvious_classes(job) is not None else classify_piece(job)
+    return classify_piece(ClassPiece(codes, piece.flat_code))
 
 
 def _box(start: Sequence[int], shape: Sequence[int]) -> tuple[slice, ...]:
@@ -685,10 +687,10 @@ def _stream(
     fn: Callable[[Any], Any],
     items: Iterable[Any],
     workers: int,
-    here: Callable[[Any], Any] | None = None,
+    skip: Callable[[Any], bool] | None = None,
 ) -> Iterator[Any]:
     """``map(fn, items)`` in order, here or on ``executor`` with a bounded number in flight;
-    items for which ``here(item)`` answers (not ``None``) are not sent anywhere."""
+    items for which ``skip(item)`` holds are not sent anywhere (their result is ``None``)."""
     if executor is None:
         yield from map(fn, items)
         return
@@ -696,8 +698,8 @@ def _stream(
     limit = _in_flight(workers)
     try:
         for item in items:
-            quick = here(item) if here is not None else None
-            pending.append(_Done(quick) if quick is not None else executor.submit(fn, item))
+            skipped = skip is not None and skip(item)
+            pending.append(_Done(None) if skipped else executor.submit(fn, item))
             while len(pending) >= limit:
                 yield pending.popleft().result()
         while pending:
@@ -712,14 +714,12 @@ def _in_flight(workers: int) -> int:
     return max(2, IN_FLIGHT_PER_WORKER * workers)
 
 
-def _obvious_classes(piece: ClassPiece) -> np.ndarray | None:
-    """The classes of a piece whose only flat voxels are padding (no labelling needed): found
-    here rather than shipped to a job."""
+def _only_padding_is_flat(piece: ClassPiece) -> bool:
+    """Whether a piece's only flat voxels (if any) are padding: no labelling needed."""
     interior = piece.codes[1:-1, 1:-1, 1:-1]
-    padding = interior == 0
-    if ((interior <= piece.flat_code) & ~padding).any():
-        return None
-    return padding.view(np.uint8)
+    flat = interior <= piece.flat_code
+    flat &= interior != 0
+    return not flat.any()
 
 
 class _Grid:
@@ -962,7 +962,9 @@ def score_region(
                     yield ClassPiece(_padded(codes_store.xyz, (0, 0, 0), lo, [n + 2 for n in shape]), flat_code)
 
         spilled: dict[int, np.ndarray] = {}
-        waiting: list[tuple[int, np.ndarray | None]] = []
+        waiting: list[tuple[int, np.ndarray]] = []
+        as_codes = [False] * len(piece_boxes)  # only padding is flat: the codes stay, classes are codes == 0
+        highest = [1] * len(piece_boxes)
 
         def settle(unfinished_slab: int) -> None:
             """Classes replace codes once no unfinished piece reads them as halo (pieces of slab
@@ -971,13 +973,10 @@ def score_region(
             keep = []
             for number, result in waiting:
                 start, shape = piece_boxes[number]
-                values = codes_store.xyz[_box(start, shape)]
                 if slab_of[start[grid.axis]] > unfinished_slab - 2:
                     keep.append((number, result))
-                elif result is None:  # only padding is flat: padding is background, the rest tissue
-                    values[...] = values == 0
                 elif np.can_cast(result.dtype, codes_store.xyz.dtype):
-                    values[...] = result
+                    codes_store.xyz[_box(start, shape)] = result
                 else:
                     spilled[number] = result
             waiting[:] = keep
@@ -985,12 +984,16 @@ def score_region(
         if codes_store.shared is not None:
             classes = _stream(executor, shared_classify_piece, class_jobs(), workers)
         else:
-            classes = _stream(executor, classify_piece, class_jobs(), workers, _obvious_classes)
+            classes = _stream(executor, classify_piece, class_jobs(), workers, _only_padding_is_flat)
         for number, result in enumerate(classes):
-            waiting.append((number, result))
+            if result is None:
+                as_codes[number] = True
+            else:
+                highest[number] = int(result.max()) if result.size else 0
+                waiting.append((number, result))
             unfinished = number + 1
             settle(slab_of[piece_boxes[unfinished][0][grid.axis]] if unfinished < len(piece_boxes) else len(grid.slabs) + 1)
-        background_of = _join_flat_regions(grid, piece_boxes, codes_store, spilled)
+        background_of = _join_flat_regions(piece_boxes, codes_store, spilled, highest, as_codes)
 
         # pass 3: the summed-volume table, slab by slab along the slab axis
         _give_back_memory()
@@ -1018,10 +1021,12 @@ def score_region(
                 start, shape = piece_boxes[number]
                 values = spilled.get(number)
                 if values is None:
-                    values = codes_store.xyz[tuple(slice(s, s + n) for s, n in zip(start, shape))]
+                    values = codes_store.xyz[_box(start, shape)]
                 lookup = background_of[number]
                 tissue = scratch[: values.size].reshape(values.shape)
-                if len(lookup) <= 2:  # no joined regions: all but the background is tissue
+                if as_codes[number]:  # codes: all but the padding is tissue
+                    np.not_equal(values, 0, out=tissue)
+                elif len(lookup) <= 2:  # no joined regions: all but the background is tissue
                     np.not_equal(values, BACKGROUND, out=tissue)
                 else:
                     tissue[...] = np.take(lookup, values)  # class → 1 tissue / 0 background
@@ -1082,19 +1087,23 @@ def _plane_sums(planes: np.ndarray, scratch: np.ndarray) -> None:
         part[...] = out
 
 
-def _join_flat_regions(grid: _Grid, boxes: list[tuple[Vec3, Vec3]], store: _CodeStore, spilled: dict[int, np.ndarray]) -> list[np.ndarray]:
-    """Join the flat regions that cross piece borders; per piece a lookup class → tissue (1/0)."""
+def _join_flat_regions(
+    boxes: list[tuple[Vec3, Vec3]], store: _CodeStore, spilled: dict[int, np.ndarray], highest: list[int], as_codes: list[bool]
+) -> list[np.ndarray]:
+    """Join the flat regions that cross piece borders; per piece a lookup class → tissue (1/0).
+
+    ``highest`` is each piece's highest class; pieces ``as_codes`` kept their codes (classes
+    ``codes == 0``, see :func:`classify_piece`)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    def values(number: int) -> np.ndarray:
-        if number in spilled:
-            return spilled[number]
+    def face(number: int, side: int, axis: int) -> np.ndarray:
         start, shape = boxes[number]
-        return store.xyz[tuple(slice(s, s + n) for s, n in zip(start, shape))]
+        values = spilled[number] if number in spilled else store.xyz[_box(start, shape)]
+        cut = np.take(values, side, axis=axis)
+        return (cut == 0).view(np.uint8) if as_codes[number] else cut
 
     index = {start: number for number, (start, _) in enumerate(boxes)}
-    highest = [int(values(n).max()) if values(n).size else 0 for n in range(len(boxes))]
     offsets = np.concatenate([[1], 1 + np.cumsum([max(0, h - 1) for h in highest])]).astype(np.int64)
     sources: list[np.ndarray] = []
     targets: list[np.ndarray] = []
@@ -1108,10 +1117,10 @@ def _join_flat_regions(grid: _Grid, boxes: list[tuple[Vec3, Vec3]], store: _Code
             neighbour_start = list(start)
             neighbour_start[axis] += shape[axis]
             other = index.get(tuple(neighbour_start))  # type: ignore[arg-type]
-            if other is None or boxes[other][1][axis] == 0:
-                continue
-            here = np.take(values(number), -1, axis=axis)
-            there = np.take(values(other), 0, axis=axis)
+            if other is None or boxes[other][1][axis] == 0 or max(highest[number], highest[other]) < 2:
+                continue  # no neighbour, or no flat region to join on either side
+            here = face(number, -1, axis)
+            there = face(other, 0, axis)
             if here.shape != there.shape:
                 continue
             both = (here >= 1) & (there >= 1) & ((here >= 2) | (there >= 2))
