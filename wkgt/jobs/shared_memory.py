@@ -76,6 +76,11 @@ class SharedRegion:
         self.release(0, self.size)
         _drop((self.fd, self.offset))
 
+    def detach(self) -> None:
+        """Leave the region to the arrays that view it here: it stays mapped (and its pages
+        kept) until the last of them goes, after the shared file itself is closed."""
+        _MAPPED.pop((self.fd, self.offset), None)
+
     def _mapping(self) -> mmap.mmap:
         key = (self.fd, self.offset)
         mapping = _MAPPED.get(key)

@@ -78,6 +78,8 @@ class SharedRegion(Protocol):
 
     def free(self) -> None: ...
 
+    def detach(self) -> None: ...
+
 
 class SharedMemory(Protocol):
     """What an executor whose workers share memory with this process offers as ``shared_memory``."""
@@ -866,6 +868,8 @@ def score_region(
     shared: SharedMemory | None = getattr(executor, "shared_memory", None) if executor is not None else None
     in_flight = _in_flight(workers)
     slots: SharedRegion | None = None  # shared memory: the blocks of the pieces in flight
+    table_region: SharedRegion | None = None
+    table: np.ndarray | None = None
 
     # pass 1: read slab by slab (one ahead), texture codes of each piece
     def read_slab(index: int) -> np.ndarray:
@@ -998,57 +1002,64 @@ def score_region(
         # pass 3: the summed-volume table, slab by slab along the slab axis
         _give_back_memory()
         table_dtype = table_dtype_for(box_voxels, voxels)
-        stored_shape = codes_store.stored.shape
-        table_stored = np.zeros(tuple(n + 1 for n in stored_shape), dtype=table_dtype)
+        table_shape: Vec3 = tuple(n + 1 for n in codes_store.stored.shape)  # type: ignore[assignment]
         foreground = 0
         by_slab = collections.defaultdict(list)
         for number, (start, shape) in enumerate(piece_boxes):
             by_slab[start[grid.axis]].append(number)
-        other = [a for a in range(3) if a != grid.axis]
-        threads = max(1, workers if executor is not None else 1)
-        largest = max((math.prod(shape) for _, shape in piece_boxes), default=1)
-        # scratch memory for the threads, taken here once (threads would grow their own heaps)
-        masks = [np.empty(largest, dtype=bool) for _ in range(threads)]
-        plane_size = math.prod(stored_shape[1:])
-        sums = [np.empty(plane_size, dtype=table_dtype) for _ in range(threads)]
 
-        def fill(offset: int, numbers: list[int], scratch: np.ndarray) -> int:
-            """These pieces' mask into the slab's part of the table; their tissue voxels."""
-            assert codes_store is not None
-            planes = table_stored[offset + 1 :, 1:, 1:]
-            count = 0
-            for number in numbers:
-                start, shape = piece_boxes[number]
-                values = spilled.get(number)
-                if values is None:
-                    values = codes_store.xyz[_box(start, shape)]
-                lookup = background_of[number]
-                tissue = scratch[: values.size].reshape(values.shape)
-                if as_codes[number]:  # codes: all but the padding is tissue
-                    np.not_equal(values, 0, out=tissue)
-                elif len(lookup) <= 2:  # no joined regions: all but the background is tissue
-                    np.not_equal(values, BACKGROUND, out=tissue)
-                else:
-                    tissue[...] = np.take(lookup, values)  # class → 1 tissue / 0 background
-                across = tuple(slice(start[a], start[a] + shape[a]) for a in other)
-                planes[(slice(0, shape[grid.axis]), *across)] = np.moveaxis(tissue, grid.axis, 0)
-                count += int(np.count_nonzero(tissue))
-            return count
+        def table_piece(number: int) -> _TablePiece:
+            start, shape = piece_boxes[number]
+            return _TablePiece(start, shape, background_of[number], as_codes[number], spilled.get(number))
 
-        # with several jobs their cores are free now: threads share each slab (no slab runs ahead,
-        # so the table grows only as the codes of finished slabs are given back)
-        with ThreadPoolExecutor(threads, thread_name_prefix="wkgt-table") as pool:
-            for offset, length in grid.slabs:
-                numbers = by_slab[offset]
-                foreground += sum(pool.map(lambda i: fill(offset, numbers[i::threads], masks[i]), range(threads)))
-                planes = table_stored[offset + 1 : offset + 1 + length, 1:, 1:]
-                bounds = np.linspace(0, length, threads + 1).astype(int)
-                parts = [(planes[a:b], sums[i]) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
-                list(pool.map(lambda part: _plane_sums(*part), parts))
-                planes[0] += table_stored[offset, 1:, 1:]
-                for plane in range(1, length):
-                    planes[plane] += planes[plane - 1]
+        if codes_store.shared is not None:
+            # workers fill and sum the slabs in shared memory; here each slab gets the plane before it
+            assert shared is not None
+            table_region = shared.allocate(math.prod(table_shape) * table_dtype.itemsize)
+            table_stored = table_region.array(table_shape, table_dtype)
+            slab_jobs = (
+                SharedTableSlab(
+                    codes_store.shared, table_region, table_shape, table_dtype.str, offset, length,
+                    tuple(table_piece(n) for n in by_slab[offset]),
+                )
+                for offset, length in grid.slabs
+            )
+            for (offset, length), count in zip(grid.slabs, _stream(executor, shared_table_slab, slab_jobs, workers)):
+                foreground += count
+                if offset > 0:
+                    table_stored[offset + 1 : offset + 1 + length, 1:, 1:] += table_stored[offset, 1:, 1:]
                 codes_store.release(offset, offset + length)
+            table_region.detach()  # the map's table: mapped here for as long as it lives
+        else:
+            table_stored = np.zeros(table_shape, dtype=table_dtype)
+            threads = max(1, workers if executor is not None else 1)
+            largest = max((math.prod(shape) for _, shape in piece_boxes), default=1)
+            # scratch memory for the threads, taken here once (threads would grow their own heaps)
+            masks = [np.empty(largest, dtype=bool) for _ in range(threads)]
+            plane_size = math.prod(table_shape[1:])
+            sums = [np.empty(plane_size, dtype=table_dtype) for _ in range(threads)]
+
+            def fill(offset: int, numbers: list[int], scratch: np.ndarray) -> int:
+                """These pieces' mask into the slab's part of the table; their tissue voxels."""
+                assert codes_store is not None
+                pieces = [table_piece(n) for n in numbers]
+                values = [p.spilled if p.spilled is not None else codes_store.xyz[_box(p.start, p.shape)] for p in pieces]
+                return _fill_planes(table_stored[offset + 1 :, 1:, 1:], grid.axis, zip(pieces, values), scratch)
+
+            # with several jobs their cores are free now: threads share each slab (no slab runs ahead,
+            # so the table grows only as the codes of finished slabs are given back)
+            with ThreadPoolExecutor(threads, thread_name_prefix="wkgt-table") as pool:
+                for offset, length in grid.slabs:
+                    numbers = by_slab[offset]
+                    foreground += sum(pool.map(lambda i: fill(offset, numbers[i::threads], masks[i]), range(threads)))
+                    planes = table_stored[offset + 1 : offset + 1 + length, 1:, 1:]
+                    bounds = np.linspace(0, length, threads + 1).astype(int)
+                    parts = [(planes[a:b], sums[i]) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
+                    list(pool.map(lambda part: _plane_sums(*part), parts))
+                    planes[0] += table_stored[offset, 1:, 1:]
+                    for plane in range(1, length):
+                        planes[plane] += planes[plane - 1]
+                    codes_store.release(offset, offset + length)
         table = np.moveaxis(table_stored, 0, grid.axis)
         padding = float(histogram[0]) / voxels if voxels else 1.0
         flat_std = coding.std_of(flat_code + 1) if flat_code >= 1 else 0.0
@@ -1057,6 +1068,8 @@ def score_region(
             slots.free()
         if codes_store is not None:
             codes_store.close()
+        if table_region is not None and table is None:  # failed before the table was done
+            table_region.free()
     maps: dict[str, np.ndarray] = {}
     if sum_z is not None and sum_y is not None:
         last_z = table[:, :, -1].astype(np.int64) if table.dtype != np.uint16 else table[:, :, -1]
@@ -1072,6 +1085,65 @@ def score_region(
     return TissueMap(
         mag_t, grid_start, None, flat_std, decoded, dtype.itemsize, padding, maps, table=table, foreground_voxels=foreground
     )
+
+
+@attrs.frozen(eq=False)
+class _TablePiece:
+    """A piece's part of a table slab: where it lies and how its values become tissue."""
+
+    start: Vec3
+    shape: Vec3
+    lookup: np.ndarray  # class → 1 tissue / 0 background
+    as_codes: bool  # the values are codes: tissue is all but the padding
+    spilled: np.ndarray | None = None  # classes too wide for the code store
+
+
+def _fill_planes(planes: np.ndarray, axis: int, pieces: Iterable[tuple[_TablePiece, np.ndarray]], scratch: np.ndarray) -> int:
+    """Pieces' masks (from their values) into a slab's planes of the table (slab axis first,
+    without the table's zero border); their tissue voxels."""
+    other = [a for a in range(3) if a != axis]
+    count = 0
+    for piece, values in pieces:
+        tissue = scratch[: values.size].reshape(values.shape)
+        if piece.as_codes:
+            np.not_equal(values, 0, out=tissue)
+        elif len(piece.lookup) <= 2:  # no joined regions: all but the background is tissue
+            np.not_equal(values, BACKGROUND, out=tissue)
+        else:
+            tissue[...] = np.take(piece.lookup, values)  # class → 1 tissue / 0 background
+        across = tuple(slice(piece.start[a], piece.start[a] + piece.shape[a]) for a in other)
+        planes[(slice(0, piece.shape[axis]), *across)] = np.moveaxis(tissue, axis, 0)
+        count += int(np.count_nonzero(tissue))
+    return count
+
+
+@attrs.frozen(eq=False)
+class SharedTableSlab:
+    """A slab of the summed-volume table (``offset``, ``length`` along the slab axis) in shared
+    memory, with the pieces whose classes (in the shared code store) it sums."""
+
+    codes: _SharedCodes
+    table: SharedRegion
+    table_shape: Vec3
+    table_dtype: str
+    offset: int
+    length: int
+    pieces: tuple[_TablePiece, ...]
+
+
+def shared_table_slab(job: SharedTableSlab) -> int:
+    """Worker job 3: a slab of the table in shared memory (its pieces' masks summed within each
+    plane and along the slab; the parent then adds the plane before the slab); its tissue voxels."""
+    table = job.table.array(job.table_shape, job.table_dtype)
+    planes = table[job.offset + 1 : job.offset + 1 + job.length, 1:, 1:]
+    xyz = job.codes.xyz()
+    largest = max((math.prod(p.shape) for p in job.pieces), default=1)
+    values = (p.spilled if p.spilled is not None else xyz[_box(p.start, p.shape)] for p in job.pieces)
+    count = _fill_planes(planes, job.codes.axis, zip(job.pieces, values), np.empty(largest, dtype=bool))
+    _plane_sums(planes, np.empty(planes[0].size, dtype=planes.dtype))
+    for plane in range(1, job.length):
+        planes[plane] += planes[plane - 1]
+    return count
 
 
 def _plane_sums(planes: np.ndarray, scratch: np.ndarray) -> None:
