@@ -10,13 +10,15 @@ whole tree for the request count). Each measurement runs in a fresh process, so 
    CPU ns per voxel (targets ≤ 60) and peak RSS over the process's RSS before scoring, per
    voxel (target ≤ 4 B).
 2. ``--jobs 2`` (multiprocessing) vs one job at 512³: wall time (target ≥ 1.5× faster on 2
-   cores) and the parent's peak RSS (target: no higher than with one job).
+   cores) and the parent's peak RSS (target: no higher than with one job), ``--repeat`` times
+   (median and spread), with the load average before each run; also each process's peak
+   footprint counting the shared memory its workers write.
 3. Metadata requests and bytes of a dry-run of ``partial_tissue`` against the sandbox.
 4. A dataset of 10¹⁷ mag-1 voxels: planning with the check under the default --tissue-budget.
 5. Boxes touching nuclei on a synthetic dataset (nuclei 5.6 % of the volume), with and
    without the check (target: within 20 %).
 
-Usage: python scripts/bench_tissue.py [--quick] [--sizes 256 512]
+Usage: python scripts/bench_tissue.py [--quick] [--sizes 256 512] [--repeat 3] [--only-jobs]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -107,6 +110,8 @@ def rss_bytes() -> int:
 def measure(which: str, n: int, jobs: int) -> dict:
     import scipy.ndimage  # noqa: F401 - imports before the RSS baseline, for both implementations
     import scipy.sparse.csgraph  # noqa: F401
+    # and for one job as for several: a run has cluster_tools (and multiprocessing) loaded by the SDK
+    import cluster_tools.executors.multiprocessing_  # noqa: F401
 
     from wkgt.jobs.distribute import Distribution, executor_for
     from wkgt.planner import tissue
@@ -179,11 +184,75 @@ def huge_baseline() -> dict:
 
 
 def run_child(*args: str, timeout: float = 1800) -> dict:
+    """Run a measurement in a fresh process; also sample its footprint every 10 ms from here."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(baseline_tree())]))
-    done = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, env=env, timeout=timeout)
-    if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([sys.executable, __file__, "--child", *args], stdout=out, stderr=err, text=True, env=env)
+        peak, started = 0, time.monotonic()
+        while child.poll() is None:
+            peak = max(peak, footprint(child.pid))
+            if time.monotonic() - started > timeout:
+                child.kill()
+            time.sleep(0.01)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0:
+        return {"error": (stderr.strip().splitlines() or ["exit %d" % child.returncode])[-1]}
+    return dict(json.loads(stdout.strip().splitlines()[-1]), footprint_mb=peak / 2**20)
+
+
+def footprint(pid: int) -> int:
+    """A process's resident memory with all the shared memory it made (``memfd``s), whether it
+    maps those pages itself or only its workers do: RssAnon + RssFile + max(RssShmem, memfd pages)."""
+    try:
+        fields = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+        kib = {k: int(fields[k].split()[0]) for k in ("RssAnon", "RssFile", "RssShmem")}
+        files = {}  # by inode: mmap holds a duplicate descriptor of the file per mapping
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            link = f"/proc/{pid}/fd/{fd}"
+            if os.readlink(link).startswith("/memfd:"):
+                info = os.stat(link)
+                files[info.st_ino] = info.st_blocks * 512
+        shared = sum(files.values())
+    except (OSError, KeyError, ValueError):  # the process just ended
+        return 0
+    return (kib["RssAnon"] + kib["RssFile"]) * 1024 + max(kib["RssShmem"] * 1024, shared)
+
+
+# -- --jobs 2 against one job --------------------------------------------------------------------
+
+
+def bench_jobs(n: int, repeat: int) -> None:
+    print(
+        f"2. --jobs 2 (multiprocessing) vs one job at {n}³, {repeat} run(s) each: wall time; the parent's peak RSS "
+        "(ru_maxrss), and its peak footprint with the shared memory its workers write (sampled every 10 ms)"
+    )
+    for which in ("now", "baseline"):
+        ratios, walls, rows = [], [], []
+        for run in range(repeat):
+            load = os.getloadavg()
+            one, two = run_child("measure", which, str(n), "1"), run_child("measure", which, str(n), "2")
+            if "error" in one or "error" in two:
+                print(f"   {which}: {one} {two}")
+                break
+            ratios.append(one["wall_s"] / two["wall_s"])
+            walls.append((one["wall_s"], two["wall_s"]))
+            rows.append((one, two))
+            print(
+                f"   {which:8s} run {run + 1} (load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}): "
+                f"wall 1 job {one['wall_s']:5.2f} s, 2 jobs {two['wall_s']:5.2f} s = {ratios[-1]:4.2f}× faster; "
+                f"CPU 1 job {one['cpu_s']:5.2f} s, 2 jobs parent {two['cpu_s']:5.2f} s + workers {two['workers_cpu_s']:5.2f} s; "
+                f"parent peak {two['parent_peak_mb']:5.1f} MB vs {one['parent_peak_mb']:5.1f} MB with one job, "
+                f"footprint {two['footprint_mb']:5.1f} MB vs {one['footprint_mb']:5.1f} MB"
+            )
+        if len(ratios) > 1:
+            peaks = [two["parent_peak_mb"] - one["parent_peak_mb"] for one, two in rows]
+            print(
+                f"   {which:8s} median {statistics.median(ratios):4.2f}× (spread {min(ratios):4.2f}–{max(ratios):4.2f}×; "
+                f"1 job median {statistics.median(w[0] for w in walls):.2f} s, 2 jobs {statistics.median(w[1] for w in walls):.2f} s); "
+                f"parent peak 2 jobs minus 1 job: median {statistics.median(peaks):+.1f} MB "
+                f"(spread {min(peaks):+.1f} to {max(peaks):+.1f}); targets ≥ 1.5×, ≤ +0"
+            )
 
 
 # -- requests against the sandbox ------------------------------------------------------------------
@@ -261,6 +330,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="256³ only; skip the 10¹⁷ dataset")
     parser.add_argument("--sizes", type=int, nargs="*", default=None)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of section 2 (--jobs 2 vs one job)")
+    parser.add_argument("--only-jobs", action="store_true", help="section 2 only")
     parser.add_argument("--child", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
@@ -274,6 +345,9 @@ def main() -> None:
         return
     sizes = args.sizes or ([256] if args.quick else [256, 512])
     print(f"baseline: wkgt at {BASELINE}, measured in this run; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if args.only_jobs:
+        bench_jobs(max(sizes), args.repeat)
+        return
     print("1. scoring a uint8 grid, one job (CPU per voxel; peak RSS over the RSS before scoring, per voxel):")
     for n in sizes:
         now, old = run_child("measure", "now", str(n), "1"), run_child("measure", "baseline", str(n), "1")
@@ -285,22 +359,7 @@ def main() -> None:
             f"peak +{now['peak_per_voxel']:4.2f} B/voxel (baseline +{old['peak_per_voxel']:5.2f}, target ≤ 4)   "
             f"wall {now['wall_s']:.1f} s (baseline {old['wall_s']:.1f} s)"
         )
-    n = max(sizes)
-    print(f"2. --jobs 2 (multiprocessing) vs one job at {n}³ (wall; the parent's peak RSS):")
-    for which in ("now", "baseline"):
-        one, two = run_child("measure", which, str(n), "1"), run_child("measure", which, str(n), "2")
-        if "error" in one or "error" in two:
-            print(f"   {which}: {one} {two}")
-            continue
-        # on 2 idle cores a run takes at least its CPU time spread over both cores, and at least the parent's share
-        idle_one = one["cpu_s"]
-        idle_two = max(two["cpu_s"], (two["cpu_s"] + two["workers_cpu_s"]) / 2)
-        print(
-            f"   {which:8s} wall: 1 job {one['wall_s']:5.1f} s, 2 jobs {two['wall_s']:5.1f} s = {one['wall_s'] / two['wall_s']:4.2f}× faster; "
-            f"CPU: 1 job {one['cpu_s']:5.1f} s, 2 jobs parent {two['cpu_s']:5.1f} s + workers {two['workers_cpu_s']:5.1f} s "
-            f"= {idle_one / idle_two:4.2f}× on 2 idle cores (target ≥ 1.5×); "
-            f"parent peak {two['parent_peak_mb']:5.0f} MB vs {one['parent_peak_mb']:5.0f} MB with one job"
-        )
+    bench_jobs(max(sizes), args.repeat)
     bench_requests()
     if not args.quick:
         print("4. a 10¹⁷-voxel layer (1e6 × 1e6 × 1e5 at 10 nm, mags to 16), 20 boxes with the check:")

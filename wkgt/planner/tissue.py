@@ -602,6 +602,11 @@ class _SharedCodes:
     def xyz(self) -> np.ndarray:
         return np.moveaxis(self.region.array(_stored_shape(self.shape, self.axis), self.dtype), 0, self.axis)
 
+    def release(self, lo: int, hi: int) -> None:
+        """Give back the pages of slab planes ``[lo, hi)`` (for every process that maps them)."""
+        plane = math.prod(self.shape) // max(1, self.shape[self.axis]) * np.dtype(self.dtype).itemsize
+        self.region.release(lo * plane, hi * plane)
+
 
 @attrs.frozen(eq=False)
 class SharedTexturePiece:
@@ -1028,7 +1033,6 @@ def score_region(
                 foreground += count
                 if offset > 0:
                     table_stored[offset + 1 : offset + 1 + length, 1:, 1:] += table_stored[offset, 1:, 1:]
-                codes_store.release(offset, offset + length)
             table_region.detach()  # the map's table: mapped here for as long as it lives
         else:
             table_stored = np.zeros(table_shape, dtype=table_dtype)
@@ -1052,6 +1056,7 @@ def score_region(
                 for offset, length in grid.slabs:
                     numbers = by_slab[offset]
                     foreground += sum(pool.map(lambda i: fill(offset, numbers[i::threads], masks[i]), range(threads)))
+                    codes_store.release(offset, offset + length)  # read for the last time
                     planes = table_stored[offset + 1 : offset + 1 + length, 1:, 1:]
                     bounds = np.linspace(0, length, threads + 1).astype(int)
                     parts = [(planes[a:b], sums[i]) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
@@ -1059,7 +1064,6 @@ def score_region(
                     planes[0] += table_stored[offset, 1:, 1:]
                     for plane in range(1, length):
                         planes[plane] += planes[plane - 1]
-                    codes_store.release(offset, offset + length)
         table = np.moveaxis(table_stored, 0, grid.axis)
         padding = float(histogram[0]) / voxels if voxels else 1.0
         flat_std = coding.std_of(flat_code + 1) if flat_code >= 1 else 0.0
@@ -1140,6 +1144,7 @@ def shared_table_slab(job: SharedTableSlab) -> int:
     largest = max((math.prod(p.shape) for p in job.pieces), default=1)
     values = (p.spilled if p.spilled is not None else xyz[_box(p.start, p.shape)] for p in job.pieces)
     count = _fill_planes(planes, job.codes.axis, zip(job.pieces, values), np.empty(largest, dtype=bool))
+    job.codes.release(job.offset, job.offset + job.length)  # read for the last time
     _plane_sums(planes, np.empty(planes[0].size, dtype=planes.dtype))
     for plane in range(1, job.length):
         planes[plane] += planes[plane - 1]
