@@ -32,7 +32,10 @@ the halo, so the result does not depend on the chunking. Each slab is cut into p
 ``cluster_tools`` executor) turns into texture codes, then into flat-region classes; the
 parent joins the flat regions across seams and builds the table slab by slab. Peak memory
 is about one byte per voxel for the codes plus the table (2 bytes per voxel for uint16);
-workers get and return 1 byte per voxel (uint8 data).
+workers get and return 1 byte per voxel (uint8 data). Workers that share memory with the
+parent (an executor's ``shared_memory``: local processes) exchange no voxels at all: blocks
+wait in shared slots, codes go straight into a shared store, and the workers also fill and
+sum the table's slabs there, while the parent adds the plane before each slab.
 """
 
 from __future__ import annotations
@@ -851,7 +854,8 @@ def score_region(
 
     ``voxel_size_nm`` is the mag-1 voxel size. Pieces run on ``executor`` (anything with
     ``submit``, e.g. ``cluster_tools.get_executor("multiprocessing", max_workers=2)``, with
-    ``workers`` jobs at once) or here. ``box_voxels`` (a box's size in voxels of ``mag``)
+    ``workers`` jobs at once) or here; an executor with a ``shared_memory`` (:class:`SharedMemory`)
+    gets its work through it, table included. ``box_voxels`` (a box's size in voxels of ``mag``)
     lets the table be 16-bit. Reads happen here, one slab ahead of the work.
     """
     mag_t: Vec3 = tuple(int(m) for m in mag)  # type: ignore[assignment]
