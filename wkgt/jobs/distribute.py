@@ -112,7 +112,7 @@ def _local_workers(jobs: int) -> Any:
     # directly, not through cluster_tools.get_executor: that first starts and stops a throw-away pool
     if sys.platform == "linux":
         prepare_worker()
-        shared = shared_memory.SharedMemory() if shared_memory.available() else None
+        shared = shared_memory.make()
         executor = MultiprocessingExecutor(max_workers=jobs, start_method="fork")
         try:
             executor.submit(prepare_worker).result()  # forks every worker now, before reader threads start

@@ -21,9 +21,15 @@ import numpy as np
 _MAPPED: dict[tuple[int, int], mmap.mmap] = {}  # this process's mappings, by (descriptor, offset)
 
 
-def available() -> bool:
-    """Shared memory needs ``memfd_create`` and ``MADV_REMOVE`` (Linux)."""
-    return hasattr(os, "memfd_create") and hasattr(mmap, "MADV_REMOVE")
+def make() -> SharedMemory | None:
+    """Shared memory, or ``None`` where there is none (no ``memfd_create`` or ``MADV_REMOVE``:
+    not Linux; or a sandbox refuses it): then workers get pickles."""
+    if not (hasattr(os, "memfd_create") and hasattr(mmap, "MADV_REMOVE")):
+        return None
+    try:
+        return SharedMemory()
+    except OSError:
+        return None
 
 
 class SharedMemory:
