@@ -58,6 +58,15 @@ def test_one_dataset_keeps_the_single_report_and_a_close_name_is_suggested(sandb
     assert code == 3 and out is None and "did you mean 'iso_8nm'?" in err
 
 
+def test_a_missing_layer_or_project_of_a_found_dataset_gets_no_dataset_name_hint(sandbox, capsys):
+    """The close-name hint is for dataset names that are not found: never 'did you mean' the dataset itself."""
+    code, _, err = run_json(capsys, argv(sandbox, "--dataset", "partial_tissue", "--layer", "nope", "--dry-run"))
+    assert code == 3 and "no layer 'nope'" in err and "did you mean" not in err
+    tasks = ("--as-tasks", "--project", "nope", "--task-type", "training_boxes")
+    code, _, err = run_json(capsys, argv(sandbox, "--dataset", "l4_sample", *tasks))
+    assert code == 3 and "no project 'nope'" in err and "did you mean" not in err
+
+
 def test_folder_tags_and_a_list_file_select_on_the_server(sandbox, capsys, tmp_path):
     organize(sandbox, "EM 2026", {"l4_sample": ["cortex"], "partial_tissue": ["cortex", "round1"], "iso_8nm": []})
     code, report, _ = run_json(capsys, argv(sandbox, "--folder", "EM 2026", "--dry-run"))
