@@ -25,6 +25,7 @@ import importlib.metadata
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -216,16 +217,46 @@ def results(junit: Path) -> dict[str, Counter[str]]:
     return per_file
 
 
+def problems(recordings: Path, libs_repo: str | None, libs_ref: str) -> list[str]:
+    """What stops a run before it starts (checked before any venv is built or file fetched)."""
+    found = []
+    if not recordings.is_dir():
+        found.append(f"--recordings {recordings}: no such folder (the recorded traffic, e.g. ../shared/wk-recordings)")
+    if libs_repo is not None:
+        repo = Path(libs_repo)
+        if not repo.is_dir():
+            found.append(f"--libs-repo {libs_repo}: no such folder (a clone of scalableminds/webknossos-libs)")
+        else:
+            known = subprocess.run(
+                ["git", f"--git-dir={_git_dir(repo)}", "rev-parse", "--verify", "--quiet", f"{libs_ref}^{{commit}}"],
+                capture_output=True,
+            )
+            if known.returncode != 0:
+                found.append(f"--libs-repo {libs_repo}: not a git repository with --libs-ref {libs_ref}")
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", SANDBOX_PORT))
+        except OSError:
+            found.append(f"port {SANDBOX_PORT} is in use (the SDK's suite hard-codes http://localhost:{SANDBOX_PORT})")
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--recordings", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "wk-recordings")
+    parser.add_argument(
+        "--recordings", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "wk-recordings",
+        help="the recorded WEBKNOSSOS traffic the sandbox serves (default: %(default)s)",
+    )
     parser.add_argument("--libs-repo", help="a scalableminds/webknossos-libs git repository (default: clone from GitHub)")
-    parser.add_argument("--libs-ref", default="release-4.0", help="branch or commit of webknossos-libs for the files the sdist lacks")
-    parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "wkgt-sdk-suite")
-    parser.add_argument("--timeout", type=int, default=180, help="seconds per test")
+    parser.add_argument("--libs-ref", default="release-4.0", help="branch or commit of webknossos-libs for the files the sdist lacks (default: %(default)s)")
+    parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "wkgt-sdk-suite", help="where the venv and the test files go (default: %(default)s)")
+    parser.add_argument("--timeout", type=int, default=180, help="seconds per test (default: %(default)s)")
     parser.add_argument("--separate-datastore", action="store_true", help="serve the datastore on its own port")
     parser.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     args = parser.parse_args()
+    found = problems(args.recordings, args.libs_repo, args.libs_ref)
+    if found:
+        parser.exit(2, f"sdk_suite: cannot start: {'; '.join(found)}\n")
 
     version = importlib.metadata.version("webknossos")
     args.workdir.mkdir(parents=True, exist_ok=True)
