@@ -161,3 +161,19 @@ def test_bad_batch_input_is_one_line_and_exit_2(sandbox, capsys, tmp_path):
     for bad in ("inf", "nan", "-1G", "G", ""):
         with pytest.raises(InvalidInput):
             parse_size(bad)
+
+
+def test_a_datasets_memory_estimate_is_the_mag_its_tissue_check_reads(sandbox):
+    """The batch admits datasets by what their tissue scoring holds: the voxels of the mag the
+    check reads (within --tissue-budget) at the scorer's bytes per voxel, plus its working set."""
+    from wkgt.planner.tissue import WORK_BYTES, held_bytes_per_voxel
+
+    job = CreateBoxesJob(organization=ORG, write=WriteOptions(dry_run=True))
+    result = create_boxes("partial_tissue", job, connection=Connection(sandbox.url, sandbox.token))
+    tissue = result.plan.tissue
+    assert tissue is not None and tissue.checked
+    read_voxels = tissue.coarse_bytes  # uint8: one byte per voxel of the mag read
+    assert tissue_memory(result.dataset, job) == read_voxels * held_bytes_per_voxel(1) + WORK_BYTES
+    small = attrs.evolve(job, tissue=TissueOptions(budget_bytes=128 << 20))
+    assert tissue_memory(result.dataset, small) <= (128 << 20) + WORK_BYTES
+    assert tissue_memory(result.dataset, attrs.evolve(job, tissue=TissueOptions(check=False))) == 0
