@@ -75,22 +75,36 @@ except NameError:
     )
 
 
+_S3_USERS = []
+
+
 @_contextlib.contextmanager
 def use_minio():
+    """The S3 test server; nested uses (a session fixture of newer test files and a module fixture of
+    older ones) share one server, as the SDK's docker minio is one server."""
     import threading
 
     import waitress
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    if _S3_USERS:
+        _S3_USERS.append(None)
+        try:
+            yield
+        finally:
+            _S3_USERS.pop()
+        return
     server = waitress.create_server(
         DomainDispatcherApplication(create_backend_app), host="127.0.0.1", port=int(S3_PORT), threads=8
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    _S3_USERS.append(server)
     try:
         REMOTE_TESTOUTPUT_DIR.fs.mkdirs("testoutput", exist_ok=True)
         yield
     finally:
+        _S3_USERS.pop()
         server.close()
 '''
 

@@ -12,6 +12,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import api
+from .annotation_zarr import routes as annotation_zarr_routes
 from .annotations import routes as annotation_routes
 from .auth import error
 from .dataset_settings import routes as dataset_settings_routes
@@ -159,6 +160,7 @@ def create_app(
     if datastore:
         routes += [
             Mount("/data/v{version:int}/zarr/{dataset_id}", routes=datastore_routes),
+            Mount("/data/v{version:int}/annotations/zarr/{annotation_id}", routes=annotation_zarr_routes),
             Mount("/data/v{version:int}", routes=raw_data_routes + upload_routes),
             Mount("/data", routes=unversioned_upload_routes),
         ]

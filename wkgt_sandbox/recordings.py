@@ -2,7 +2,8 @@
 
 The world is the recorded server's state *before* the recorded tests ran: every dataset and user seen,
 plus the teams, task types, projects and tasks that appear in answers but were not created by a
-recorded POST. Recorded zarr chunks (`/data/v{N}/zarr/{id}/{layer}/{mag}/{c}.{x}.{y}.{z}`) become the
+recorded POST, the annotations whose info was read but not created by a recorded upload, and each
+user's logged time as first recorded. Recorded zarr chunks (`/data/v{N}/zarr/{id}/{layer}/{mag}/{c}.{x}.{y}.{z}`) become the
 voxels of their layers.
 """
 
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 
 from .catalog import CatalogDataset, dataset_from_json
 from .imagedata import Mag, RecordedChunks, Vec3, parse_mag
-from .state import World
+from .state import StoredAnnotation, World, minimal_nml
 
 _ID = r"[0-9a-f]{24}"
 _API = re.compile(r"^/api/v\d+(/.*)$")
@@ -105,9 +106,11 @@ def _created_ids(interactions: tuple[Interaction, ...]) -> set[str]:
         m = _API.match(it.path)
         if it.method != "POST" or it.status != 200 or m is None:
             continue
-        if m.group(1) not in ("/projects", "/taskTypes", "/teams", "/tasks", "/tasks/createFromFiles", "/folders/create"):
+        if m.group(1) not in ("/projects", "/taskTypes", "/teams", "/tasks", "/tasks/createFromFiles", "/folders/create", "/annotations/upload"):
             continue
         answer = it.response_json()
+        if isinstance(answer, dict) and isinstance(answer.get("annotation"), dict):
+            created.add(answer["annotation"]["id"])
         if isinstance(answer, dict) and "tasks" in answer:
             created.update(t["success"]["id"] for t in answer["tasks"] if t.get("success"))
         elif isinstance(answer, dict) and "id" in answer:
@@ -137,6 +140,56 @@ def _recorded_folders(interactions: tuple[Interaction, ...], created: set[str], 
     for f in folders.values():
         f.pop("seen", None)
     return folders
+
+
+def _first_answers(interactions: tuple[Interaction, ...], pattern: str) -> dict[str, Any]:
+    """The first successful recorded GET answer per id of the API routes matching `pattern` (one id group):
+    the state before the recorded tests changed it."""
+    found: dict[str, Any] = {}
+    for it in interactions:
+        m = _API.match(it.path)
+        if it.status == 200 and it.method == "GET" and m is not None and (r := re.fullmatch(pattern, m.group(1))):
+            found.setdefault(r.group(1), it.response_json())
+    return found
+
+
+def _recorded_annotation(info: dict[str, Any], datasets: dict[str, CatalogDataset], teams: dict[str, Any]) -> StoredAnnotation:
+    """An annotation the recordings show (`GET /annotations/{id}/info`) but did not create: its info
+    (owner, dataset, type, state, visibility, shared teams, tags). Its trees and volume data are not
+    recorded; its download is an NML with its experiment only."""
+    dataset = datasets.get(info.get("datasetId") or "")
+    base_team = next((t["id"] for t in teams.values() if t.get("isOrganizationTeam") and t.get("organization") == info.get("organization")), None)
+    derived_tags = {info.get("dataSetName"), "skeleton", "hybrid", "volume"}
+    annotation = StoredAnnotation(
+        id=info["id"],
+        name=info.get("name") or "",
+        description=info.get("description") or "",
+        dataset_id=info.get("datasetId"),
+        dataset_name=str(info.get("dataSetName") or ""),
+        organization=str(info.get("organization") or ""),
+        owner_id=str((info.get("owner") or info.get("user") or {}).get("id") or ""),
+        user_bounding_boxes=[],
+        volume_layers=[],
+        edit_position=(0, 0, 0),
+        nml="",
+        nml_without_volume_data="",
+        volume_data={},
+        created=int(info.get("modified") or 0),
+        typ=str(info.get("typ") or "Explorational"),
+        team_id=base_team,
+        visibility=str(info.get("visibility") or "Internal"),
+        state=str(info.get("state") or "Active"),
+        shared_team_ids=[t["id"] for t in info.get("teams") or []],
+        tags=[t for t in info.get("tags") or [] if t not in derived_tags],
+        tracing_time=int(info.get("tracingTime") or 0),
+        is_locked_by_owner=bool(info.get("isLockedByOwner")),
+        others_may_edit=bool(info.get("othersMayEdit")),
+    )
+    factor = dataset.json["dataSource"]["scale"]["factor"] if dataset is not None else (1.0, 1.0, 1.0)
+    owner = info.get("owner") or {}
+    annotation.nml = minimal_nml(annotation, (factor[0], factor[1], factor[2]), f"{owner.get('firstName', '')} {owner.get('lastName', '')}".strip())
+    annotation.nml_without_volume_data = annotation.nml
+    return annotation
 
 
 def world_from_recordings(directory: str | Path) -> World:
@@ -191,9 +244,15 @@ def world_from_recordings(directory: str | Path) -> World:
     if not current_user_id:
         raise ValueError(f"no recorded GET /user answer below {directory}")
     organization = str(users[current_user_id]["organization"])
+    by_id = {d.id: d for d in catalog}
+    infos = _first_answers(interactions, rf"/annotations/({_ID})/info")
+    annotations = {i: _recorded_annotation(info, by_id, buckets["teams"]) for i, info in infos.items() if i not in created}
+    logged_time = {i: list(answer.get("loggedTime") or []) for i, answer in _first_answers(interactions, rf"/users/({_ID})/loggedTime").items()}
     return World(
+        annotations=annotations,
+        logged_time=logged_time,
         folders=_recorded_folders(interactions, created, organization),
-        datasets={d.id: d for d in catalog},
+        datasets=by_id,
         users=users,
         current_user_id=current_user_id,
         teams=buckets["teams"],

@@ -122,6 +122,9 @@ class World:
     """Users with a token, by role name ("admin", "manager", ...)."""
     folders: dict[str, JsonDict] = field(default_factory=dict)
     """Dataset folders by id: {"id", "name", "parent" (id or None), "organization", "metadata", "allowedTeams"}."""
+    logged_time: dict[str, list[JsonDict]] = field(default_factory=dict)
+    """Logged time by user id, as `GET /users/{id}/loggedTime` lists it: [{"paymentInterval": {"month", "year"},
+    "durationInSeconds"}] (webknossos `TimeController.userLoggedTime`)."""
 
 
 def minimal_nml(a: StoredAnnotation, voxel_size: tuple[float, float, float], owner_name: str) -> str:
@@ -167,6 +170,7 @@ class SandboxState:
         self.annotations = w.annotations
         self.accounts = w.accounts
         self.folders = w.folders
+        self.logged_time = w.logged_time
 
     @property
     def current_user(self) -> JsonDict:

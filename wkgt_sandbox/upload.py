@@ -125,6 +125,10 @@ async def upload_chunk(request: Request) -> Response:
     return Response(status_code=200)
 
 
+def _mag_list(resolution: int | list[int]) -> list[int]:
+    return [resolution] * 3 if isinstance(resolution, int) else [int(v) for v in resolution]
+
+
 def _dataset_json(request: Request, upload_id: str, pending: dict[str, Any], folder: Path) -> dict[str, Any] | str:
     """The server's dataset object for a finished upload, or what is wrong with it."""
     try:
@@ -136,10 +140,16 @@ def _dataset_json(request: Request, upload_id: str, pending: dict[str, Any], fol
     dataset_id = new_object_id()
     directory = f"{pending['name']}-{dataset_id}"
     for layer in layers:
+        if not layer.get("mags") and layer.get("wkwResolutions"):
+            # a WKW layer's `wkwResolutions` are stored as mags (each at its own path), as the server's
+            # dataset JSON lists them
+            layer["mags"] = [{"mag": _mag_list(r["resolution"])} for r in layer.pop("wkwResolutions")]
         for m in layer.get("mags") or []:
             relative = m.get("path") or f"./{layer['name']}/{mag_literal(tuple(m['mag']))}"
             m["path"] = str((folder / relative).resolve()) if "://" not in relative else relative
         layer["resolutions"] = [m["mag"] for m in layer.get("mags") or []]
+    if isinstance(scale, list):  # the legacy voxel size form, which the server reads as nanometers
+        scale = {"factor": scale, "unit": "nanometer"}
     now = int(time.time() * 1000)
     state = state_of(request)
     return {
