@@ -24,6 +24,7 @@ from .state import RequestLogEntry, SandboxState
 from .tasks import routes as task_routes
 from .upload import routes as upload_routes
 from .upload import unversioned_routes as unversioned_upload_routes
+from .upload_to_paths import routes as upload_to_paths_routes
 from .volume_mags import routes as volume_routes
 
 _VERSIONED = re.compile(r"^/(api|data)/v(\d+)(/|$)")
@@ -153,7 +154,7 @@ def create_app(
             Route("/api/buildinfo", api.build_info),
             Mount(
                 "/api/v{version:int}",
-                routes=api.routes + dataset_settings_routes + folder_routes + annotation_routes + task_routes,
+                routes=upload_to_paths_routes + api.routes + dataset_settings_routes + folder_routes + annotation_routes + task_routes,
             ),
             Mount("/tracings", routes=volume_routes),
         ]

@@ -19,6 +19,7 @@ from .api import OBJECT_ID, dataset_json, dataset_not_found, secured, sharing_to
 from .auth import error
 from .catalog import CatalogDataset
 from .imagedata import NoData
+from .upload import properties_folder
 
 NOT_EDITABLE = "You are not allowed to edit this dataset."
 UPDATABLE_KEYS = ("name", "description", "tags", "isPublic", "folderId", "metadata", "sortingKey")
@@ -80,6 +81,9 @@ async def update_partial(request: Request) -> Response:
             return error(404, "Folder could not be found.")
         if "dataSource" in body and (problem := _apply_data_source(found, body)) is not None:
             return error(400, problem)
+        if "dataSource" in body and found.local_path_layers():
+            # layers stored at local paths (uploads) are read as now described (e.g. a widened box)
+            found.serve_from_mag_paths(properties_folder(request, found.id), found.local_path_layers())
         for key in UPDATABLE_KEYS:
             if key in body:
                 found.json[key] = copy.deepcopy(body[key])

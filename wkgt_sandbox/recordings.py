@@ -15,6 +15,7 @@ import gzip
 import json
 import re
 import zlib
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,22 @@ def _recorded_folders(interactions: tuple[Interaction, ...], created: set[str], 
     return folders
 
 
+_VOLATILE_DATASET_KEYS = ("lastUsedByUser", "dataStore", "usedStorageBytes")
+
+
+def _usual_states(starts: dict[tuple[str, str], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per dataset, the state most recorded tests started from (the first answer of each recording,
+    compared without its volatile keys); the recordings were made at different times, and a test's
+    changes (description, metadata) show in later answers of its own recording only."""
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for (_, dataset_id), answer in starts.items():
+        key = json.dumps({k: v for k, v in answer.items() if k not in _VOLATILE_DATASET_KEYS}, sort_keys=True)
+        votes[dataset_id][key] += 1
+        latest[(dataset_id, key)] = answer
+    return {i: latest[(i, max(c.items(), key=lambda kv: kv[1])[0])] for i, c in votes.items()}
+
+
 def _first_answers(interactions: tuple[Interaction, ...], pattern: str) -> dict[str, Any]:
     """The first successful recorded GET answer per id of the API routes matching `pattern` (one id group):
     the state before the recorded tests changed it."""
@@ -197,6 +214,7 @@ def world_from_recordings(directory: str | Path) -> World:
     interactions = load_interactions(str(directory))
     created = _created_ids(interactions)
     datasets: dict[str, dict[str, Any]] = {}
+    starts: dict[tuple[str, str], dict[str, Any]] = {}
     users: dict[str, dict[str, Any]] = {}
     current_user_id = ""
     buckets: dict[str, dict[str, Any]] = {"teams": {}, "taskTypes": {}, "projects": {}, "tasks": {}}
@@ -224,7 +242,10 @@ def world_from_recordings(directory: str | Path) -> World:
         items = answer if isinstance(answer, list) else [answer]
         head = "tasks" if route.endswith("/tasks") or route == "/tasks/list" else route.split("/")[1]
         if it.method == "GET" and re.fullmatch(rf"/datasets(/{_ID})?", route):
-            datasets.update({d["id"]: d for d in items if isinstance(d, dict) and "dataSource" in d})
+            for d in items:
+                if isinstance(d, dict) and "dataSource" in d:
+                    datasets[d["id"]] = d
+                    starts.setdefault((it.file, d["id"]), d)
         elif it.method == "GET" and re.fullmatch(rf"/users(/{_ID})?|/user", route):
             users.update({u["id"]: u for u in items if isinstance(u, dict) and "email" in u})
             if route == "/user":
@@ -233,6 +254,7 @@ def world_from_recordings(directory: str | Path) -> World:
             for obj in items:
                 keep(head, obj)
 
+    datasets.update(_usual_states(starts))
     catalog: list[CatalogDataset] = []
     for ds_json in datasets.values():
         ds = dataset_from_json(ds_json)
