@@ -201,6 +201,7 @@ def _recorded_annotation(info: dict[str, Any], datasets: dict[str, CatalogDatase
         tracing_time=int(info.get("tracingTime") or 0),
         is_locked_by_owner=bool(info.get("isLockedByOwner")),
         others_may_edit=bool(info.get("othersMayEdit")),
+        recorded_layer_stats={str(x.get("name")): dict(x.get("stats") or {}) for x in info.get("annotationLayers") or []},
     )
     factor = dataset.json["dataSource"]["scale"]["factor"] if dataset is not None else (1.0, 1.0, 1.0)
     owner = info.get("owner") or {}

@@ -99,6 +99,8 @@ class StoredAnnotation:
     tracing_time: int = 0
     is_locked_by_owner: bool = False
     others_may_edit: bool = False
+    recorded_layer_stats: dict[str, JsonDict] = field(default_factory=dict)
+    """Stats by layer name of an annotation loaded from recordings (the sandbox does not hold its trees)."""
 
     @property
     def modified_ms(self) -> int:
