@@ -127,9 +127,10 @@ class CatalogDataset:
             layers.append(out)
         return {"id": copy.deepcopy(source["id"]), "dataLayers": layers, "scale": copy.deepcopy(source["scale"])}
 
-    def local_path_layers(self) -> set[str]:
-        """Layers whose every mag lies at an absolute local path (uploaded datasets and mags)."""
-        return {x["name"] for x in self.layers if x.get("mags") and all(str(m.get("path") or "").startswith("/") for m in x["mags"])}
+    def layers_stored_in(self, folder: Path) -> set[str]:
+        """Layers whose every mag lies inside `folder` (the datastore's folder: uploaded datasets and mags)."""
+        inside = f"{folder.resolve()}/"
+        return {x["name"] for x in self.layers if x.get("mags") and all(str(m.get("path") or "").startswith(inside) for m in x["mags"])}
 
     def serve_from_mag_paths(self, folder: Path, layer_names: set[str]) -> None:
         """Serve the voxels of `layer_names` from their mags' paths, as the layers are described now

@@ -19,7 +19,7 @@ from .api import OBJECT_ID, dataset_json, dataset_not_found, secured, sharing_to
 from .auth import error
 from .catalog import CatalogDataset
 from .imagedata import NoData
-from .upload import properties_folder
+from .upload import properties_folder, upload_root
 
 NOT_EDITABLE = "You are not allowed to edit this dataset."
 UPDATABLE_KEYS = ("name", "description", "tags", "isPublic", "folderId", "metadata", "sortingKey")
@@ -81,9 +81,9 @@ async def update_partial(request: Request) -> Response:
             return error(404, "Folder could not be found.")
         if "dataSource" in body and (problem := _apply_data_source(found, body)) is not None:
             return error(400, problem)
-        if "dataSource" in body and found.local_path_layers():
-            # layers stored at local paths (uploads) are read as now described (e.g. a widened box)
-            found.serve_from_mag_paths(properties_folder(request, found.id), found.local_path_layers())
+        if "dataSource" in body and (uploaded := found.layers_stored_in(upload_root(request))):
+            # layers stored in the datastore's folder (uploads) are read as now described (e.g. a widened box)
+            found.serve_from_mag_paths(properties_folder(request, found.id), uploaded)
         for key in UPDATABLE_KEYS:
             if key in body:
                 found.json[key] = copy.deepcopy(body[key])

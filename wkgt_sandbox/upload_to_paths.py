@@ -41,7 +41,7 @@ MAG_EXISTS = "This mag already exists in the layer."
 
 def paths_root(request: Request) -> Path:
     """The datastore's folder that uploads to paths go to (`uploadToPathsPrefixes`: the datastore's base folder)."""
-    folder = upload_root(request) / "paths"
+    folder = upload_root(request).resolve() / "paths"
     folder.mkdir(exist_ok=True)
     return folder
 
@@ -119,7 +119,7 @@ async def finish_upload_to_paths(request: Request) -> Response:
     folder: Path = reserved["folder"]
     dataset = CatalogDataset(json=reserved["json"], sources={})
     dataset.json["usedStorageBytes"] = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
-    dataset.serve_from_mag_paths(properties_folder(request, dataset_id), dataset.local_path_layers())
+    dataset.serve_from_mag_paths(properties_folder(request, dataset_id), dataset.layers_stored_in(upload_root(request)))
     state = state_of(request)
     with state.lock:
         state.datasets[dataset_id] = dataset

@@ -145,6 +145,16 @@ def test_recorded_annotation_info_logged_time_and_dataset_state(recorded_sandbox
         me = client.user_current()
         logged = client.user_logged_time(user_id=me.id).logged_time
         assert sum(month.duration_in_seconds for month in logged) > 0
+    # changing a recorded dataset's layers keeps its voxels (its mag paths are the recorded server's)
+    box = wk.BoundingBox((3584, 3584, 1024), (64, 64, 16))
+    with _context(recorded_sandbox):
+        l4 = wk.RemoteDataset.open(dataset_id="59e9cfbdba632ac2ab8b23b5")
+        before = l4.get_layer("color").get_mag("16-16-4").read(absolute_bounding_box=box)
+        l4.get_segmentation_layer("segmentation").largest_segment_id = 10
+        after = wk.RemoteDataset.open(dataset_id="59e9cfbdba632ac2ab8b23b5").get_layer("color").get_mag("16-16-4").read(absolute_bounding_box=box)
+    assert before.std() > 0
+    np.testing.assert_array_equal(after, before)
+    recorded_sandbox.reset()
     # l4_sample is served in the state most recordings that read it start from
     firsts: dict[str, dict] = {}
     for it in load_interactions(str(recordings)):
