@@ -163,3 +163,21 @@ def test_recorded_annotation_info_logged_time_and_dataset_state(recorded_sandbox
     usual = Counter(json.dumps(a["metadata"], sort_keys=True) for a in firsts.values()).most_common(1)[0][0]
     served = httpx.get(f"{recorded_sandbox.url}/api/v16/datasets/59e9cfbdba632ac2ab8b23b5", headers={"X-Auth-Token": recorded_sandbox.token}).json()
     assert json.dumps(served["metadata"], sort_keys=True) == usual
+
+
+def test_dataset_update_sets_metadata_as_the_sdk_writes_it(recorded_sandbox: Sandbox) -> None:
+    recorded_sandbox.reset()
+    with _context(recorded_sandbox):
+        ds = wk.RemoteDataset.open("l4_sample", organization_id="Organization_X")
+        before = len(ds.metadata)
+        ds.metadata["species_count"] = 42  # PATCH /datasets/{id} with the whole dataset object
+        ds.metadata["labels"] = ["a", "b"]
+        again = wk.RemoteDataset.open("l4_sample", organization_id="Organization_X")
+        assert (again.metadata["species_count"], again.metadata["labels"], len(again.metadata)) == (42, ["a", "b"], before + 2)
+    url = f"{recorded_sandbox.url}/api/v16/datasets/59e9cfbdba632ac2ab8b23b5"
+    headers = {"X-Auth-Token": recorded_sandbox.token}
+    current = httpx.get(url, headers=headers).json()
+    twice = [{"key": "k", "type": "string", "value": "a"}, {"key": "k", "type": "string", "value": "b"}]
+    assert httpx.patch(url, json={**current, "metadata": twice}, headers=headers).status_code == 400
+    assert httpx.patch(url, json={**current, "description": None}, headers=headers).json()["description"] is None
+    recorded_sandbox.reset()
