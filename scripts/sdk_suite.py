@@ -58,6 +58,7 @@ SUITE_PACKAGES = (
     "icecream",
 )
 SANDBOX_PORT = 9000
+S3_TEST_PORT = 8000  # the S3 test server of the suite (CONSTANTS_SHIM)
 DEFAULT_LIBS_URL = "https://github.com/scalableminds/webknossos-libs"
 
 CONSTANTS_SHIM = '''
@@ -77,22 +78,36 @@ except NameError:
     )
 
 
+_S3_USERS = []
+
+
 @_contextlib.contextmanager
 def use_minio():
+    """The S3 test server; nested uses (a session fixture of newer test files and a module fixture of
+    older ones) share one server, as the SDK's docker minio is one server."""
     import threading
 
     import waitress
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    if _S3_USERS:
+        _S3_USERS.append(None)
+        try:
+            yield
+        finally:
+            _S3_USERS.pop()
+        return
     server = waitress.create_server(
         DomainDispatcherApplication(create_backend_app), host="127.0.0.1", port=int(S3_PORT), threads=8
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    _S3_USERS.append(server)
     try:
         REMOTE_TESTOUTPUT_DIR.fs.mkdirs("testoutput", exist_ok=True)
         yield
     finally:
+        _S3_USERS.pop()
         server.close()
 '''
 
@@ -233,11 +248,12 @@ def problems(recordings: Path, libs_repo: str | None, libs_ref: str) -> list[str
             )
             if known.returncode != 0:
                 found.append(f"--libs-repo {libs_repo}: not a git repository with --libs-ref {libs_ref}")
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", SANDBOX_PORT))
-        except OSError:
-            found.append(f"port {SANDBOX_PORT} is in use (the SDK's suite hard-codes http://localhost:{SANDBOX_PORT})")
+    for port, role in ((SANDBOX_PORT, "the SDK's suite hard-codes http://localhost:9000"), (S3_TEST_PORT, "its S3 test server")):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                found.append(f"port {port} is in use ({role})")
     return found
 
 
