@@ -19,7 +19,9 @@ test: $(INSTALLED_TEST)
 bench: $(INSTALLED)
 	$(BIN)/python scripts/bench_planner.py
 	$(BIN)/python scripts/bench_requests.py
+	$(BIN)/python scripts/bench_tissue.py
 	$(BIN)/python scripts/bench_strategies.py
+	$(BIN)/python scripts/bench_batch.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

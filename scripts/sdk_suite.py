@@ -25,6 +25,7 @@ import importlib.metadata
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -57,6 +58,7 @@ SUITE_PACKAGES = (
     "icecream",
 )
 SANDBOX_PORT = 9000
+S3_TEST_PORT = 8000  # the S3 test server of the suite (CONSTANTS_SHIM)
 DEFAULT_LIBS_URL = "https://github.com/scalableminds/webknossos-libs"
 
 CONSTANTS_SHIM = '''
@@ -76,22 +78,36 @@ except NameError:
     )
 
 
+_S3_USERS = []
+
+
 @_contextlib.contextmanager
 def use_minio():
+    """The S3 test server; nested uses (a session fixture of newer test files and a module fixture of
+    older ones) share one server, as the SDK's docker minio is one server."""
     import threading
 
     import waitress
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    if _S3_USERS:
+        _S3_USERS.append(None)
+        try:
+            yield
+        finally:
+            _S3_USERS.pop()
+        return
     server = waitress.create_server(
         DomainDispatcherApplication(create_backend_app), host="127.0.0.1", port=int(S3_PORT), threads=8
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    _S3_USERS.append(server)
     try:
         REMOTE_TESTOUTPUT_DIR.fs.mkdirs("testoutput", exist_ok=True)
         yield
     finally:
+        _S3_USERS.pop()
         server.close()
 '''
 
@@ -216,16 +232,47 @@ def results(junit: Path) -> dict[str, Counter[str]]:
     return per_file
 
 
+def problems(recordings: Path, libs_repo: str | None, libs_ref: str) -> list[str]:
+    """What stops a run before it starts (checked before any venv is built or file fetched)."""
+    found = []
+    if not recordings.is_dir():
+        found.append(f"--recordings {recordings}: no such folder (the recorded traffic, e.g. ../shared/wk-recordings)")
+    if libs_repo is not None:
+        repo = Path(libs_repo)
+        if not repo.is_dir():
+            found.append(f"--libs-repo {libs_repo}: no such folder (a clone of scalableminds/webknossos-libs)")
+        else:
+            known = subprocess.run(
+                ["git", f"--git-dir={_git_dir(repo)}", "rev-parse", "--verify", "--quiet", f"{libs_ref}^{{commit}}"],
+                capture_output=True,
+            )
+            if known.returncode != 0:
+                found.append(f"--libs-repo {libs_repo}: not a git repository with --libs-ref {libs_ref}")
+    for port, role in ((SANDBOX_PORT, "the SDK's suite hard-codes http://localhost:9000"), (S3_TEST_PORT, "its S3 test server")):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                found.append(f"port {port} is in use ({role})")
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--recordings", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "wk-recordings")
+    parser.add_argument(
+        "--recordings", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "wk-recordings",
+        help="the recorded WEBKNOSSOS traffic the sandbox serves (default: %(default)s)",
+    )
     parser.add_argument("--libs-repo", help="a scalableminds/webknossos-libs git repository (default: clone from GitHub)")
-    parser.add_argument("--libs-ref", default="release-4.0", help="branch or commit of webknossos-libs for the files the sdist lacks")
-    parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "wkgt-sdk-suite")
-    parser.add_argument("--timeout", type=int, default=180, help="seconds per test")
+    parser.add_argument("--libs-ref", default="release-4.0", help="branch or commit of webknossos-libs for the files the sdist lacks (default: %(default)s)")
+    parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "wkgt-sdk-suite", help="where the venv and the test files go (default: %(default)s)")
+    parser.add_argument("--timeout", type=int, default=180, help="seconds per test (default: %(default)s)")
     parser.add_argument("--separate-datastore", action="store_true", help="serve the datastore on its own port")
     parser.add_argument("-k", dest="keyword", help="only tests matching this pytest -k expression")
     args = parser.parse_args()
+    found = problems(args.recordings, args.libs_repo, args.libs_ref)
+    if found:
+        parser.exit(2, f"sdk_suite: cannot start: {'; '.join(found)}\n")
 
     version = importlib.metadata.version("webknossos")
     args.workdir.mkdir(parents=True, exist_ok=True)

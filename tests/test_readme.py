@@ -15,8 +15,20 @@ from pathlib import Path
 from wkgt.cli import run
 
 from .conftest import REPO_ROOT
+from .readme import README, command
 
-README = (REPO_ROOT / "README.md").read_text()
+SERVER_COMMANDS = ("create-boxes", "check", "history", "undo")
+
+
+def server_lines() -> list[str]:
+    """README's ``.venv/bin/wkgt create-boxes|check|history|undo`` lines, in order."""
+    starts = tuple(f".venv/bin/wkgt {name} " for name in SERVER_COMMANDS)
+    return [command(line) for line in README.splitlines() if line.startswith(starts)]
+
+
+def worked_examples() -> list[tuple[str, str]]:
+    """README's ``$ .venv/bin/wkgt plan ...`` examples: (the command after ``wkgt``, the output shown)."""
+    return re.findall(r"\$ \.venv/bin/wkgt (plan [^\n]+)\n(.*?)```", README, re.S)
 
 
 def test_readme_opens_with_make_demo_and_make_test_and_ci_runs_make_test():
@@ -63,10 +75,10 @@ def test_make_demo_prints_the_boxes_and_the_annotation_url():
 
 
 def test_worked_examples_print_what_the_readme_shows(capsys):
-    examples = re.findall(r"\$ \.venv/bin/wkgt (plan [^\n]+)\n(.*?)```", README, re.S)
+    examples = worked_examples()
     assert len(examples) == 3  # the guide's two (--rules guide) and the docs' neuron example (--rules webknossos)
-    for command, shown in examples:
-        assert run(shlex.split(command)) == 0
+    for example, shown in examples:
+        assert run(shlex.split(example)) == 0
         out = capsys.readouterr().out
         for line in shown.strip().splitlines():
             prefix = line.split("(")[0].split("…")[0].strip()
@@ -79,11 +91,7 @@ def test_server_commands_run_against_the_sandbox(sandbox, monkeypatch, capsys, t
 
     monkeypatch.setenv("WK_URL", sandbox.url)
     monkeypatch.setenv("WK_TOKEN", sandbox.token)
-    lines = [
-        line.split("#")[0].strip()
-        for line in README.splitlines()
-        if line.startswith(tuple(f".venv/bin/wkgt {command}" for command in ("create-boxes", "check", "history", "undo")))
-    ]
+    lines = server_lines()
     assert len(lines) == 12
     for line in lines:
         annotation_id = next(iter(sandbox.state.annotations), "")

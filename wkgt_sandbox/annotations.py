@@ -242,9 +242,10 @@ async def upload(request: Request) -> Response:
 
 
 def layers_json(a: StoredAnnotation) -> list[dict[str, Any]]:
-    layers = [{"tracingId": tracing_id(a.id, "skeleton"), "typ": "Skeleton", "name": "Skeleton", "stats": {}}]
+    stats = a.recorded_layer_stats
+    layers = [{"tracingId": tracing_id(a.id, "skeleton"), "typ": "Skeleton", "name": "Skeleton", "stats": stats.get("Skeleton", {})}]
     for v in a.volume_layers:
-        layers.append({"tracingId": tracing_id(a.id, str(v["id"])), "typ": "Volume", "name": v["name"], "stats": {}})
+        layers.append({"tracingId": tracing_id(a.id, str(v["id"])), "typ": "Volume", "name": v["name"], "stats": stats.get(v["name"], {})})
     return layers
 
 

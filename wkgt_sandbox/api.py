@@ -142,10 +142,12 @@ async def user_by_id(request: Request) -> Response:
 
 @secured
 async def user_logged_time(request: Request) -> Response:
-    """`TimeController.userLoggedTime`: 404 unless the caller may read the user."""
-    if _readable_user(request) is None:
+    """`TimeController.userLoggedTime`: the user's logged time per month (none for a new user); 404
+    unless the caller may read the user."""
+    user = _readable_user(request)
+    if user is None:
         return error(404, "User not found")
-    return JSONResponse({"loggedTime": []})
+    return JSONResponse({"loggedTime": state_of(request).logged_time.get(user["id"], [])})
 
 
 @secured

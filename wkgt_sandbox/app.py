@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import api
 from .ai_models import routes as ai_model_routes
+from .annotation_zarr import routes as annotation_zarr_routes
 from .annotations import routes as annotation_routes
 from .auth import error
 from .dataset_settings import routes as dataset_settings_routes
@@ -24,6 +25,7 @@ from .state import RequestLogEntry, SandboxState
 from .tasks import routes as task_routes
 from .upload import routes as upload_routes
 from .upload import unversioned_routes as unversioned_upload_routes
+from .upload_to_paths import routes as upload_to_paths_routes
 from .volume_mags import routes as volume_routes
 
 _VERSIONED = re.compile(r"^/(api|data)/v(\d+)(/|$)")
@@ -153,13 +155,14 @@ def create_app(
             Route("/api/buildinfo", api.build_info),
             Mount(
                 "/api/v{version:int}",
-                routes=api.routes + dataset_settings_routes + folder_routes + annotation_routes + task_routes + ai_model_routes,
+                routes=upload_to_paths_routes + api.routes + dataset_settings_routes + folder_routes + annotation_routes + task_routes + ai_model_routes,
             ),
             Mount("/tracings", routes=volume_routes),
         ]
     if datastore:
         routes += [
             Mount("/data/v{version:int}/zarr/{dataset_id}", routes=datastore_routes),
+            Mount("/data/v{version:int}/annotations/zarr/{annotation_id}", routes=annotation_zarr_routes),
             Mount("/data/v{version:int}", routes=raw_data_routes + upload_routes),
             Mount("/data", routes=unversioned_upload_routes),
         ]

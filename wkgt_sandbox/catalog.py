@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .imagedata import (
+    DTYPES,
     ChunkSource,
     GeneratedVoxels,
     LocalDatasetVoxels,
@@ -125,6 +126,23 @@ class CatalogDataset:
             out["numChannels"] = layer.get("numChannels", 1)
             layers.append(out)
         return {"id": copy.deepcopy(source["id"]), "dataLayers": layers, "scale": copy.deepcopy(source["scale"])}
+
+    def layers_stored_in(self, folder: Path) -> set[str]:
+        """Layers whose every mag lies inside `folder` (the datastore's folder: uploaded datasets and mags)."""
+        inside = f"{folder.resolve()}/"
+        return {x["name"] for x in self.layers if x.get("mags") and all(str(m.get("path") or "").startswith(inside) for m in x["mags"])}
+
+    def serve_from_mag_paths(self, folder: Path, layer_names: set[str]) -> None:
+        """Serve the voxels of `layer_names` from their mags' paths, as the layers are described now
+        (`folder/datasource-properties.json` lists them with their absolute mag paths)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        source = self.json["dataSource"]
+        layers = [x for x in source["dataLayers"] if x["name"] in layer_names]
+        properties = {"id": source["id"], "scale": source["scale"], "dataLayers": layers}
+        (folder / "datasource-properties.json").write_text(json.dumps(properties))
+        for x in layers:
+            readable = x.get("elementClass") in DTYPES and bool(x.get("mags"))
+            self.sources[x["name"]] = LocalDatasetVoxels(str(folder), x["name"], x["elementClass"]) if readable else NoData()
 
     def zarray(self, layer_name: str, mag: Mag) -> dict[str, Any] | None:
         """`.zarray` of a layer's mag, or None if the layer or mag does not exist."""

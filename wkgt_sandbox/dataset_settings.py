@@ -19,6 +19,7 @@ from .api import OBJECT_ID, dataset_json, dataset_not_found, secured, sharing_to
 from .auth import error
 from .catalog import CatalogDataset
 from .imagedata import NoData
+from .upload import properties_folder, upload_root
 
 NOT_EDITABLE = "You are not allowed to edit this dataset."
 UPDATABLE_KEYS = ("name", "description", "tags", "isPublic", "folderId", "metadata", "sortingKey")
@@ -80,9 +81,55 @@ async def update_partial(request: Request) -> Response:
             return error(404, "Folder could not be found.")
         if "dataSource" in body and (problem := _apply_data_source(found, body)) is not None:
             return error(400, problem)
+        if "dataSource" in body and (uploaded := found.layers_stored_in(upload_root(request))):
+            # layers stored in the datastore's folder (uploads) are read as now described (e.g. a widened box)
+            found.serve_from_mag_paths(properties_folder(request, found.id), uploaded)
         for key in UPDATABLE_KEYS:
             if key in body:
                 found.json[key] = copy.deepcopy(body[key])
+    return JSONResponse(dataset_json(request, found))
+
+
+DUPLICATE_METADATA_KEYS = "Metadata keys must be unique."
+
+
+@secured
+async def update(request: Request) -> Response:
+    """`DatasetController.update` (`PATCH /datasets/{id}`, the SDK's metadata writes send the whole
+    dataset object): `datasetDAO.updateFields` sets description (absent: none), name (`displayName`
+    first), sortingKey (absent: the creation time), isPublic, tags, metadata (absent: unchanged; keys
+    must be unique, `assertNoDuplicateMetadataKeys`) and folder; answers the dataset."""
+    found = _editable_dataset(request)
+    if isinstance(found, Response):
+        return found
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("isPublic"), bool) or not isinstance(body.get("tags", []), list):
+        return error(400, "Invalid Json format")
+    metadata = body.get("metadata")
+    if metadata is None:
+        metadata = found.json.get("metadata") or []
+    if not isinstance(metadata, list) or not all(isinstance(m, dict) and "key" in m for m in metadata):
+        return error(400, "Invalid Json format")
+    if len({m["key"] for m in metadata}) != len(metadata):
+        return error(400, DUPLICATE_METADATA_KEYS)
+    state = state_of(request)
+    with state.lock:
+        folder_id = body.get("folderId") or found.json.get("folderId")
+        if folder_id not in state.folders:
+            return error(404, "Folder could not be found.")
+        name = body.get("displayName") or body.get("name") or found.name
+        found.json.update(
+            description=body.get("description"),
+            name=str(name),
+            sortingKey=body.get("sortingKey", found.json.get("created")),
+            isPublic=body["isPublic"],
+            tags=copy.deepcopy(body.get("tags") or []),
+            metadata=copy.deepcopy(metadata),
+            folderId=folder_id,
+        )
     return JSONResponse(dataset_json(request, found))
 
 
@@ -155,5 +202,6 @@ routes = [
     Route("/datasets/{dataset_id}/sharingToken", sharing_token),
     Route("/datasets/{name}/isValidNewName", is_valid_new_name),
     Route("/datasets/{dataset_id}", delete_dataset, methods=["DELETE"]),
+    Route("/datasets/{dataset_id}", update, methods=["PATCH"]),
     Route("/datasetConfigurations/{dataset_id}", dataset_view_configuration, methods=["POST"]),
 ]

@@ -1,6 +1,12 @@
-"""Datastore zarr streaming (`/data/v{N}/zarr/{datasetId}/...`): metadata and chunks of each layer."""
+"""Datastore zarr streaming (`/data/v{N}/zarr/{datasetId}/...`): metadata and chunks of each layer.
+
+The same zarr views serve an annotation (`annotation_zarr.py`): `zarr_routes` builds them over any
+function that finds the (possibly composed) dataset a request asks for.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -34,25 +40,44 @@ def _layer_mag(request: Request, dataset: CatalogDataset) -> tuple[str, Mag] | R
     return layer_name, mag
 
 
-async def datasource_properties(request: Request) -> Response:
-    found = dataset_for_datastore(request)
-    return found if isinstance(found, Response) else JSONResponse(found.datasource_properties())
+Resolver = Callable[[Request], CatalogDataset | Response]
+Handler = Callable[[Request], Awaitable[Response]]
 
 
-async def zgroup(request: Request) -> Response:
-    found = dataset_for_datastore(request)
-    if isinstance(found, Response):
-        return found
+def zarr_routes(resolve: Resolver) -> list[Route]:
+    """The zarr streaming routes (datasource properties, group/array metadata, chunks) over the dataset
+    `resolve` finds for a request (or the error it answers)."""
+
+    def bind(view: Callable[[Request, CatalogDataset], Awaitable[Response]]) -> Handler:
+        async def handler(request: Request) -> Response:
+            found = resolve(request)
+            return found if isinstance(found, Response) else await view(request, found)
+
+        handler.__name__ = handler.__qualname__ = view.__name__
+        return handler
+
+    return [
+        Route("/datasource-properties.json", bind(datasource_properties)),
+        Route("/.zgroup", bind(zgroup)),
+        Route("/{layer}/.zgroup", bind(zgroup)),
+        Route("/{layer}/.zattrs", bind(zattrs)),
+        Route("/{layer}/{mag}/.zarray", bind(zarray)),
+        Route("/{layer}/{mag}/{chunk}", bind(chunk)),
+    ]
+
+
+async def datasource_properties(request: Request, found: CatalogDataset) -> Response:
+    return JSONResponse(found.datasource_properties())
+
+
+async def zgroup(request: Request, found: CatalogDataset) -> Response:
     if "layer" in request.path_params and found.layer(request.path_params["layer"]) is None:
         return error(404, f"DataLayer “{request.path_params['layer']}” not found")
     return JSONResponse({"zarr_format": 2})
 
 
-async def zattrs(request: Request) -> Response:
+async def zattrs(request: Request, found: CatalogDataset) -> Response:
     """OME-NGFF 0.4 multiscales metadata of a layer."""
-    found = dataset_for_datastore(request)
-    if isinstance(found, Response):
-        return found
     layer = found.layer(request.path_params["layer"])
     if layer is None:
         return error(404, f"DataLayer “{request.path_params['layer']}” not found")
@@ -73,22 +98,16 @@ async def zattrs(request: Request) -> Response:
     )
 
 
-async def zarray(request: Request) -> Response:
-    found = dataset_for_datastore(request)
-    if isinstance(found, Response):
-        return found
+async def zarray(request: Request, found: CatalogDataset) -> Response:
     layer_mag = _layer_mag(request, found)
     if isinstance(layer_mag, Response):
         return layer_mag
     return JSONResponse(found.zarray(*layer_mag))
 
 
-async def chunk(request: Request) -> Response:
+async def chunk(request: Request, found: CatalogDataset) -> Response:
     """Raw chunk bytes; a chunk outside the array or without data answers 404 (tensorstore then
     reads the fill value, as with the real datastore)."""
-    found = dataset_for_datastore(request)
-    if isinstance(found, Response):
-        return found
     layer_mag = _layer_mag(request, found)
     if isinstance(layer_mag, Response):
         return layer_mag
@@ -108,11 +127,4 @@ async def chunk(request: Request) -> Response:
     return Response(data, media_type="application/octet-stream")
 
 
-routes = [
-    Route("/datasource-properties.json", datasource_properties),
-    Route("/.zgroup", zgroup),
-    Route("/{layer}/.zgroup", zgroup),
-    Route("/{layer}/.zattrs", zattrs),
-    Route("/{layer}/{mag}/.zarray", zarray),
-    Route("/{layer}/{mag}/{chunk}", chunk),
-]
+routes = zarr_routes(dataset_for_datastore)

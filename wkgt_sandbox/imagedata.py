@@ -236,7 +236,11 @@ class LocalDatasetVoxels:
 
         view = self._layer.get_mag(mag_literal(mag))
         box = wk.BoundingBox(tuple(i * CHUNK * m for i, m in zip(index, mag)), tuple(CHUNK * m for m in mag))
+        # the part of the chunk inside the layer, widened to whole voxels of the mag (a layer box need
+        # not be aligned with its coarser mags)
         box_in = box.intersected_with(self._layer.bounding_box, dont_assert=True)
+        if not box_in.is_empty():
+            box_in = box_in.align_with_mag(wk.Mag(mag), ceil=True).intersected_with(box, dont_assert=True)
         out = np.zeros((CHUNK,) * 3, self.dtype)
         if box_in.is_empty():
             return encode_chunk(out)

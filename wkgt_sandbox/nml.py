@@ -53,12 +53,11 @@ def parse_annotation_file(filename: str, content: bytes) -> ParsedAnnotation:
             warnings.simplefilter("ignore")
             if content[:2] == b"PK":
                 annotation = wk.Annotation._load_from_zip(io.BytesIO(content))
-                with zipfile.ZipFile(io.BytesIO(content)) as zf:
-                    data = {n: zf.read(n) for n in zf.namelist() if not n.endswith(".nml")}
             else:
                 stem = filename.rsplit("/", 1)[-1].removesuffix(".nml")
                 annotation = wk.Annotation._load_from_nml(stem, io.BytesIO(content))
-                data = {}
+            # each volume layer's data zip, whatever its name in the upload, under the name the server writes
+            volume_data = {data_zip_name(v.id, v.name): v.zip.read_bytes() for v in annotation._volume_layers if v.zip is not None}
     except Exception as e:  # the SDK raises assorted errors for malformed files
         raise ValueError(f"{type(e).__name__}: {e}") from e
     layers: list[JsonDict] = [
@@ -71,7 +70,6 @@ def parse_annotation_file(filename: str, content: bytes) -> ParsedAnnotation:
         }
         for v in annotation._volume_layers
     ]
-    used = {data_zip_name(v["id"], v["name"]) for v in layers if v["hasData"]}
     task_box = annotation.task_bounding_box
     return ParsedAnnotation(
         name=annotation.name,
@@ -83,7 +81,7 @@ def parse_annotation_file(filename: str, content: bytes) -> ParsedAnnotation:
         task_bounding_box=None if task_box is None else _box_json(task_box, -1),
         volume_layers=layers,
         edit_position=tuple(annotation.edit_position or (0, 0, 0)),  # type: ignore[arg-type]
-        volume_data={name: blob for name, blob in data.items() if name in used},
+        volume_data=volume_data,
         annotation=annotation,
     )
 

@@ -2,7 +2,8 @@
 
 The world is the recorded server's state *before* the recorded tests ran: every dataset and user seen,
 plus the teams, task types, projects and tasks that appear in answers but were not created by a
-recorded POST. Recorded zarr chunks (`/data/v{N}/zarr/{id}/{layer}/{mag}/{c}.{x}.{y}.{z}`) become the
+recorded POST, the annotations whose info was read but not created by a recorded upload, and each
+user's logged time as first recorded. Recorded zarr chunks (`/data/v{N}/zarr/{id}/{layer}/{mag}/{c}.{x}.{y}.{z}`) become the
 voxels of their layers.
 """
 
@@ -14,6 +15,7 @@ import gzip
 import json
 import re
 import zlib
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from urllib.parse import urlsplit
 
 from .catalog import CatalogDataset, dataset_from_json
 from .imagedata import Mag, RecordedChunks, Vec3, parse_mag
-from .state import World
+from .state import StoredAnnotation, World, minimal_nml
 
 _ID = r"[0-9a-f]{24}"
 _API = re.compile(r"^/api/v\d+(/.*)$")
@@ -105,9 +107,11 @@ def _created_ids(interactions: tuple[Interaction, ...]) -> set[str]:
         m = _API.match(it.path)
         if it.method != "POST" or it.status != 200 or m is None:
             continue
-        if m.group(1) not in ("/projects", "/taskTypes", "/teams", "/tasks", "/tasks/createFromFiles", "/folders/create"):
+        if m.group(1) not in ("/projects", "/taskTypes", "/teams", "/tasks", "/tasks/createFromFiles", "/folders/create", "/annotations/upload"):
             continue
         answer = it.response_json()
+        if isinstance(answer, dict) and isinstance(answer.get("annotation"), dict):
+            created.add(answer["annotation"]["id"])
         if isinstance(answer, dict) and "tasks" in answer:
             created.update(t["success"]["id"] for t in answer["tasks"] if t.get("success"))
         elif isinstance(answer, dict) and "id" in answer:
@@ -139,11 +143,79 @@ def _recorded_folders(interactions: tuple[Interaction, ...], created: set[str], 
     return folders
 
 
+_VOLATILE_DATASET_KEYS = ("lastUsedByUser", "dataStore", "usedStorageBytes")
+
+
+def _usual_states(starts: dict[tuple[str, str], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per dataset, the state most recorded tests started from (the first answer of each recording,
+    compared without its volatile keys); the recordings were made at different times, and a test's
+    changes (description, metadata) show in later answers of its own recording only."""
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for (_, dataset_id), answer in starts.items():
+        key = json.dumps({k: v for k, v in answer.items() if k not in _VOLATILE_DATASET_KEYS}, sort_keys=True)
+        votes[dataset_id][key] += 1
+        latest[(dataset_id, key)] = answer
+    return {i: latest[(i, max(c.items(), key=lambda kv: kv[1])[0])] for i, c in votes.items()}
+
+
+def _first_answers(interactions: tuple[Interaction, ...], pattern: str) -> dict[str, Any]:
+    """The first successful recorded GET answer per id of the API routes matching `pattern` (one id group):
+    the state before the recorded tests changed it."""
+    found: dict[str, Any] = {}
+    for it in interactions:
+        m = _API.match(it.path)
+        if it.status == 200 and it.method == "GET" and m is not None and (r := re.fullmatch(pattern, m.group(1))):
+            found.setdefault(r.group(1), it.response_json())
+    return found
+
+
+def _recorded_annotation(info: dict[str, Any], datasets: dict[str, CatalogDataset], teams: dict[str, Any]) -> StoredAnnotation:
+    """An annotation the recordings show (`GET /annotations/{id}/info`) but did not create: its info
+    (owner, dataset, type, state, visibility, shared teams, tags). Its trees and volume data are not
+    recorded; its download is an NML with its experiment only."""
+    dataset = datasets.get(info.get("datasetId") or "")
+    base_team = next((t["id"] for t in teams.values() if t.get("isOrganizationTeam") and t.get("organization") == info.get("organization")), None)
+    derived_tags = {info.get("dataSetName"), "skeleton", "hybrid", "volume"}
+    annotation = StoredAnnotation(
+        id=info["id"],
+        name=info.get("name") or "",
+        description=info.get("description") or "",
+        dataset_id=info.get("datasetId"),
+        dataset_name=str(info.get("dataSetName") or ""),
+        organization=str(info.get("organization") or ""),
+        owner_id=str((info.get("owner") or info.get("user") or {}).get("id") or ""),
+        user_bounding_boxes=[],
+        volume_layers=[],
+        edit_position=(0, 0, 0),
+        nml="",
+        nml_without_volume_data="",
+        volume_data={},
+        created=int(info.get("modified") or 0),
+        typ=str(info.get("typ") or "Explorational"),
+        team_id=base_team,
+        visibility=str(info.get("visibility") or "Internal"),
+        state=str(info.get("state") or "Active"),
+        shared_team_ids=[t["id"] for t in info.get("teams") or []],
+        tags=[t for t in info.get("tags") or [] if t not in derived_tags],
+        tracing_time=int(info.get("tracingTime") or 0),
+        is_locked_by_owner=bool(info.get("isLockedByOwner")),
+        others_may_edit=bool(info.get("othersMayEdit")),
+        recorded_layer_stats={str(x.get("name")): dict(x.get("stats") or {}) for x in info.get("annotationLayers") or []},
+    )
+    factor = dataset.json["dataSource"]["scale"]["factor"] if dataset is not None else (1.0, 1.0, 1.0)
+    owner = info.get("owner") or {}
+    annotation.nml = minimal_nml(annotation, (factor[0], factor[1], factor[2]), f"{owner.get('firstName', '')} {owner.get('lastName', '')}".strip())
+    annotation.nml_without_volume_data = annotation.nml
+    return annotation
+
+
 def world_from_recordings(directory: str | Path) -> World:
     """Build the sandbox world from the recordings below `directory`."""
     interactions = load_interactions(str(directory))
     created = _created_ids(interactions)
     datasets: dict[str, dict[str, Any]] = {}
+    starts: dict[tuple[str, str], dict[str, Any]] = {}
     users: dict[str, dict[str, Any]] = {}
     current_user_id = ""
     buckets: dict[str, dict[str, Any]] = {"teams": {}, "taskTypes": {}, "projects": {}, "tasks": {}}
@@ -171,7 +243,10 @@ def world_from_recordings(directory: str | Path) -> World:
         items = answer if isinstance(answer, list) else [answer]
         head = "tasks" if route.endswith("/tasks") or route == "/tasks/list" else route.split("/")[1]
         if it.method == "GET" and re.fullmatch(rf"/datasets(/{_ID})?", route):
-            datasets.update({d["id"]: d for d in items if isinstance(d, dict) and "dataSource" in d})
+            for d in items:
+                if isinstance(d, dict) and "dataSource" in d:
+                    datasets[d["id"]] = d
+                    starts.setdefault((it.file, d["id"]), d)
         elif it.method == "GET" and re.fullmatch(rf"/users(/{_ID})?|/user", route):
             users.update({u["id"]: u for u in items if isinstance(u, dict) and "email" in u})
             if route == "/user":
@@ -180,6 +255,7 @@ def world_from_recordings(directory: str | Path) -> World:
             for obj in items:
                 keep(head, obj)
 
+    datasets.update(_usual_states(starts))
     catalog: list[CatalogDataset] = []
     for ds_json in datasets.values():
         ds = dataset_from_json(ds_json)
@@ -191,9 +267,15 @@ def world_from_recordings(directory: str | Path) -> World:
     if not current_user_id:
         raise ValueError(f"no recorded GET /user answer below {directory}")
     organization = str(users[current_user_id]["organization"])
+    by_id = {d.id: d for d in catalog}
+    infos = _first_answers(interactions, rf"/annotations/({_ID})/info")
+    annotations = {i: _recorded_annotation(info, by_id, buckets["teams"]) for i, info in infos.items() if i not in created}
+    logged_time = {i: list(answer.get("loggedTime") or []) for i, answer in _first_answers(interactions, rf"/users/({_ID})/loggedTime").items()}
     return World(
+        annotations=annotations,
+        logged_time=logged_time,
         folders=_recorded_folders(interactions, created, organization),
-        datasets={d.id: d for d in catalog},
+        datasets=by_id,
         users=users,
         current_user_id=current_user_id,
         teams=buckets["teams"],

@@ -99,6 +99,8 @@ class StoredAnnotation:
     tracing_time: int = 0
     is_locked_by_owner: bool = False
     others_may_edit: bool = False
+    recorded_layer_stats: dict[str, JsonDict] = field(default_factory=dict)
+    """Stats by layer name of an annotation loaded from recordings (the sandbox does not hold its trees)."""
 
     @property
     def modified_ms(self) -> int:
@@ -126,6 +128,9 @@ class World:
     """AI models and jobs by id, and organization → AI plan (see `ai_models`)."""
     jobs: dict[str, JsonDict] = field(default_factory=dict)
     ai_plans: dict[str, str | None] = field(default_factory=dict)
+    logged_time: dict[str, list[JsonDict]] = field(default_factory=dict)
+    """Logged time by user id, as `GET /users/{id}/loggedTime` lists it: [{"paymentInterval": {"month", "year"},
+    "durationInSeconds"}] (webknossos `TimeController.userLoggedTime`)."""
 
 
 def minimal_nml(a: StoredAnnotation, voxel_size: tuple[float, float, float], owner_name: str) -> str:
@@ -172,6 +177,7 @@ class SandboxState:
         self.accounts = w.accounts
         self.folders = w.folders
         self.ai_models, self.jobs, self.ai_plans = w.ai_models, w.jobs, w.ai_plans
+        self.logged_time = w.logged_time
 
     @property
     def current_user(self) -> JsonDict:

@@ -49,6 +49,11 @@ def upload_root(request: Request) -> Path:
     return app_state.upload_root  # type: ignore[no-any-return]
 
 
+def properties_folder(request: Request, dataset_id: str) -> Path:
+    """Where the sandbox describes a dataset's layers that it serves from their mags' paths."""
+    return upload_root(request) / "properties" / dataset_id
+
+
 def _pending(request: Request) -> dict[str, dict[str, Any]]:
     upload_root(request)
     return request.app.state.pending_uploads  # type: ignore[no-any-return]
@@ -125,6 +130,10 @@ async def upload_chunk(request: Request) -> Response:
     return Response(status_code=200)
 
 
+def _mag_list(resolution: int | list[int]) -> list[int]:
+    return [resolution] * 3 if isinstance(resolution, int) else [int(v) for v in resolution]
+
+
 def _dataset_json(request: Request, upload_id: str, pending: dict[str, Any], folder: Path) -> dict[str, Any] | str:
     """The server's dataset object for a finished upload, or what is wrong with it."""
     try:
@@ -134,19 +143,33 @@ def _dataset_json(request: Request, upload_id: str, pending: dict[str, Any], fol
     except (OSError, ValueError, KeyError, TypeError):
         return "The uploaded dataset has no readable datasource-properties.json"
     dataset_id = new_object_id()
-    directory = f"{pending['name']}-{dataset_id}"
     for layer in layers:
+        if not layer.get("mags") and layer.get("wkwResolutions"):
+            # a WKW layer's `wkwResolutions` are stored as mags (each at its own path), as the server's
+            # dataset JSON lists them
+            layer["mags"] = [{"mag": _mag_list(r["resolution"])} for r in layer.pop("wkwResolutions")]
         for m in layer.get("mags") or []:
             relative = m.get("path") or f"./{layer['name']}/{mag_literal(tuple(m['mag']))}"
             m["path"] = str((folder / relative).resolve()) if "://" not in relative else relative
         layer["resolutions"] = [m["mag"] for m in layer.get("mags") or []]
+    if isinstance(scale, list):  # the legacy voxel size form, which the server reads as nanometers
+        scale = {"factor": scale, "unit": "nanometer"}
+    return dataset_object(state_of(request), dataset_id, pending["name"], pending["organization"], pending["folderId"], layers, scale, folder)
+
+
+def dataset_object(
+    state: Any, dataset_id: str, name: str, organization: str, folder_id: str | None, layers: list[dict[str, Any]], scale: Any, folder: Path
+) -> dict[str, Any]:
+    """The server's object of a new (virtual) dataset whose files are in `folder`: directory name
+    `{name}-{id}` (`DatasetService.generateDirectoryName`), no teams, not public, in `folder_id` or the
+    organization's root folder."""
     now = int(time.time() * 1000)
-    state = state_of(request)
+    directory = f"{name}-{dataset_id}"
     return {
         "id": dataset_id,
-        "name": pending["name"],
-        "dataSource": {"id": {"name": directory, "team": pending["organization"]}, "dataLayers": layers, "scale": scale},
-        "owningOrganization": pending["organization"],
+        "name": name,
+        "dataSource": {"id": {"name": directory, "team": organization}, "dataLayers": layers, "scale": scale},
+        "owningOrganization": organization,
         "allowedTeams": [],
         "allowedTeamsCumulative": [],
         "isActive": True,
@@ -161,8 +184,8 @@ def _dataset_json(request: Request, upload_id: str, pending: dict[str, Any], fol
         "metadata": [],
         "isUnreported": False,
         "tags": [],
-        "folderId": pending["folderId"] or root_folder(state, pending["organization"])["id"],
-        "usedStorageBytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
+        "folderId": folder_id or root_folder(state, organization)["id"],
+        "usedStorageBytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0,
         "isVirtual": True,
     }
 

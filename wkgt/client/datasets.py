@@ -154,13 +154,14 @@ def close_names(session: Session, name: str, organization: str | None = None) ->
 
 
 def with_suggestions(err: NotFound, session: Session, ref: DatasetRef) -> NotFound:
-    """``err`` (a dataset name not found) with the close names the token can list, if any."""
+    """``err`` (a dataset name not found) with the close names the token can list, if any; unchanged
+    when a dataset of that very name is readable (then something else was not found)."""
     if ref.name is None or ref.id is not None or "ambiguous" in str(err):
         return err
     try:
         close = close_names(session, ref.name, ref.organization)
     except Exception:  # noqa: BLE001 - a hint must never hide the original error
         return err
-    if not close:
+    if not close or ref.name in close:  # the name exists: ``err`` is about something else (a layer, a project)
         return err
     return NotFound(f"{err}; did you mean {' or '.join(repr(c) for c in close)}?")

@@ -8,15 +8,13 @@ import os
 import threading
 
 from ..client import DatasetFacts
-from ..errors import InvalidInput
-from ..planner.mag_choice import coarsest_mag
+from ..errors import InvalidInput, WkgtError
+from ..planner.ground_truth import fallback_layer, ground_truth_layer
+from ..planner.plan import box_size_mag1, planning_region
+from ..planner.tissue import WORK_BYTES, choose_tissue_read, coarse_grid, held_bytes_per_voxel
 from .create_boxes import CreateBoxesJob
+from .planning import itemsize_of
 
-TISSUE_BYTES_PER_COARSE_VOXEL = 16
-"""What the tissue scoring holds per coarse voxel of the region: texture (float32), mask (bool),
-summed-volume table (uint32) and the threshold's copy of the texture (float32)."""
-CHUNK_TEMPORARIES = 10
-"""float64 arrays of one chunk alive at once while its texture is computed."""
 UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
@@ -47,17 +45,22 @@ def available_memory() -> int:
 
 
 def tissue_memory(facts: DatasetFacts, job: CreateBoxesJob) -> int:
-    """Estimated peak bytes of one dataset's tissue scoring: the coarsest mag over the layer's
-    box (the planning region is never larger) and one chunk's temporaries; 0 without the check."""
+    """Estimated peak bytes of one dataset's tissue scoring: what the scorer holds per voxel of
+    the mag the check will read (the same choice as :func:`~wkgt.planner.tissue.choose_tissue_read`,
+    within ``--tissue-budget``) plus its working set; 0 without the check."""
     if not job.tissue.check:
         return 0
-    layer = facts.layer(job.layer)
-    mag = coarsest_mag(layer.mags)
-    voxels = 1
-    for size, factor in zip(layer.bbox.size, mag):
-        voxels *= -(-int(size) // int(factor))
-    chunk = job.tissue.chunk_voxels**3
-    return voxels * TISSUE_BYTES_PER_COARSE_VOXEL + min(voxels, chunk) * 8 * CHUNK_TEMPORARIES
+    try:
+        layer = facts.layer(job.layer)
+        fallback = fallback_layer(facts.layers, job.write.fallback_segmentation, facts.name) if job.write.tasks is None else None
+        request = job.plan.request(facts.voxel_size_nm, layer.mags, layer.bbox, ground_truth_layer(facts.layers, fallback))
+        region, box = planning_region(request), box_size_mag1(request)
+    except WkgtError:  # the job itself says what is wrong, in its own words
+        return WORK_BYTES
+    itemsize = itemsize_of(layer.dtype)
+    read = choose_tissue_read(request.mags, box, region.topleft, region.size, itemsize, job.tissue.budget_bytes)
+    voxels = math.prod(coarse_grid(read.topleft, read.size, read.mag)[1])
+    return voxels * held_bytes_per_voxel(itemsize) + WORK_BYTES
 
 
 class Budget:

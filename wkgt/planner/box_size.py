@@ -99,7 +99,7 @@ def choose_box_size(
             size = multiples_box(effective_voxel_size_nm, minimum, edge, rules.min_box_voxels, holds)
             cube = max(edge, *(lo * v for lo, v in zip(minimum, effective_voxel_size_nm)))
             reason = (
-                f"{rules.label}: multiples of {format_vec(minimum)} nearest a {cube:.4g} nm cube{grows}, "
+                f"{rules.label}: multiples of {format_vec(minimum)} nearest a {cube:,.0f} nm cube{grows}, "
                 f"at least {rules.min_box_voxels:,} voxels"
             )
         else:

@@ -58,6 +58,15 @@ def test_one_dataset_keeps_the_single_report_and_a_close_name_is_suggested(sandb
     assert code == 3 and out is None and "did you mean 'iso_8nm'?" in err
 
 
+def test_a_missing_layer_or_project_of_a_found_dataset_gets_no_dataset_name_hint(sandbox, capsys):
+    """The close-name hint is for dataset names that are not found: never 'did you mean' the dataset itself."""
+    code, _, err = run_json(capsys, argv(sandbox, "--dataset", "partial_tissue", "--layer", "nope", "--dry-run"))
+    assert code == 3 and "no layer 'nope'" in err and "did you mean" not in err
+    tasks = ("--as-tasks", "--project", "nope", "--task-type", "training_boxes")
+    code, _, err = run_json(capsys, argv(sandbox, "--dataset", "l4_sample", *tasks))
+    assert code == 3 and "no project 'nope'" in err and "did you mean" not in err
+
+
 def test_folder_tags_and_a_list_file_select_on_the_server(sandbox, capsys, tmp_path):
     organize(sandbox, "EM 2026", {"l4_sample": ["cortex"], "partial_tissue": ["cortex", "round1"], "iso_8nm": []})
     code, report, _ = run_json(capsys, argv(sandbox, "--folder", "EM 2026", "--dry-run"))
@@ -152,3 +161,19 @@ def test_bad_batch_input_is_one_line_and_exit_2(sandbox, capsys, tmp_path):
     for bad in ("inf", "nan", "-1G", "G", ""):
         with pytest.raises(InvalidInput):
             parse_size(bad)
+
+
+def test_a_datasets_memory_estimate_is_the_mag_its_tissue_check_reads(sandbox):
+    """The batch admits datasets by what their tissue scoring holds: the voxels of the mag the
+    check reads (within --tissue-budget) at the scorer's bytes per voxel, plus its working set."""
+    from wkgt.planner.tissue import WORK_BYTES, held_bytes_per_voxel
+
+    job = CreateBoxesJob(organization=ORG, write=WriteOptions(dry_run=True))
+    result = create_boxes("partial_tissue", job, connection=Connection(sandbox.url, sandbox.token))
+    tissue = result.plan.tissue
+    assert tissue is not None and tissue.checked
+    read_voxels = tissue.coarse_bytes  # uint8: one byte per voxel of the mag read
+    assert tissue_memory(result.dataset, job) == read_voxels * held_bytes_per_voxel(1) + WORK_BYTES
+    small = attrs.evolve(job, tissue=TissueOptions(budget_bytes=128 << 20))
+    assert tissue_memory(result.dataset, small) <= (128 << 20) + WORK_BYTES
+    assert tissue_memory(result.dataset, attrs.evolve(job, tissue=TissueOptions(check=False))) == 0

@@ -1,0 +1,191 @@
+"""Uploads to paths: the client writes a dataset's (or a new mag's) files itself to paths the server
+chose, then announces them (the SDK's `TransferMode.COPY` / `MOVE_AND_SYMLINK`).
+
+webknossos `app/controllers/DatasetController.scala` and `app/models/dataset/DatasetUploadToPathsService.scala`:
+- `reserveUploadToPaths` (`POST /api/v{N}/datasets/reserveUploadToPaths`): a new dataset id, its directory
+  `{name}-{id}` and each mag's path `{prefix}/{organization}/{directory}/{layer}/{mag literal}`
+  (`addPathsToDatasource`; the prefix is the datastore's folder, a requested `pathPrefix` must be it:
+  `dataset.uploadToPaths.noMatchingPrefix`); at least one layer (`dataset.reserveUploadToPaths.noLayers`);
+  `requireUniqueName`: the name must be free in the organization. Answer: {"newDatasetId", "dataSource"}.
+- `finishUploadToPaths` (`POST /api/v{N}/datasets/{id}/finishUploadToPaths`): the dataset becomes usable.
+  Until then the sandbox does not list it (the server lists it as not yet uploaded).
+- `reserveMagUploadToPath` / `finishMagUploadToPath`: a new mag of an existing layer at
+  `{prefix}/{organization}/{directory}/{layer}/{mag literal}` (answer: that path as a JSON string); the
+  mag must be new; finishing adds it to the layer. Both need a user who may edit the dataset.
+The sandbox serves the voxels at those paths (zarr streaming, raw cuboids) with the webknossos library.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .api import OBJECT_ID, dataset_not_found, identity, secured, state_of, visible
+from .auth import User, error
+from .catalog import CatalogDataset
+from .dataset_settings import NOT_EDITABLE
+from .imagedata import mag_literal
+from .state import new_object_id
+from .upload import dataset_object, properties_folder, upload_root
+
+NO_MATCHING_PREFIX = "Requested path prefix is not in list of configured ones."
+NO_LAYERS = "Cannot reserve upload to paths for a dataset without layers."
+NAME_TAKEN = "A dataset with this name already exists."
+MAG_EXISTS = "This mag already exists in the layer."
+
+
+def paths_root(request: Request) -> Path:
+    """The datastore's folder that uploads to paths go to (`uploadToPathsPrefixes`: the datastore's base folder)."""
+    folder = upload_root(request).resolve() / "paths"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _pending(request: Request) -> dict[str, dict[str, Any]]:
+    pending: dict[str, dict[str, Any]] | None = getattr(request.app.state, "pending_path_uploads", None)
+    if pending is None:
+        pending = request.app.state.pending_path_uploads = {}
+    return pending
+
+
+async def _body(request: Request) -> dict[str, Any] | None:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _prefix(request: Request, requested: Any) -> Path | None:
+    root = paths_root(request)
+    return root if requested in (None, "", str(root)) else None
+
+
+def _may_edit(user: User, dataset: CatalogDataset) -> bool:
+    """`DatasetService.isEditableBy`: an admin or dataset manager of the dataset's organization."""
+    return user.get("organization") == dataset.organization and bool(user.get("isAdmin") or user.get("isDatasetManager"))
+
+
+@secured
+async def reserve_upload_to_paths(request: Request) -> Response:
+    """`DatasetController.reserveUploadToPaths`."""
+    body = await _body(request)
+    me = identity(request)
+    try:
+        name = str(body["datasetName"])  # type: ignore[index]
+        source = body["dataSource"]  # type: ignore[index]
+        layers = [copy.deepcopy(x) for x in source["dataLayers"]]
+        scale = source["scale"]
+    except (KeyError, TypeError):
+        return error(400, "Invalid Json format")
+    prefix = _prefix(request, body.get("pathPrefix"))  # type: ignore[union-attr]
+    if prefix is None:
+        return error(400, NO_MATCHING_PREFIX)
+    if not layers:
+        return error(400, NO_LAYERS)
+    state = state_of(request)
+    organization = str(me["organization"])
+    if body.get("requireUniqueName") and any(d.name == name and d.organization == organization for d in state.datasets.values()):  # type: ignore[union-attr]
+        return error(400, NAME_TAKEN)
+    folder_id = body.get("folderId")  # type: ignore[union-attr]
+    if folder_id is not None and folder_id not in state.folders:
+        return error(404, "Folder could not be found.")
+    dataset_id = new_object_id()
+    folder = prefix / organization / f"{name}-{dataset_id}"
+    for layer in layers:
+        for m in layer.get("mags") or []:
+            m["path"] = str(folder / layer["name"] / mag_literal(tuple(m["mag"])))
+        layer["resolutions"] = [m["mag"] for m in layer.get("mags") or []]
+    built = dataset_object(state, dataset_id, name, organization, folder_id, layers, scale, folder)
+    _pending(request)[dataset_id] = {"json": built, "folder": folder, "organization": organization}
+    return JSONResponse({"newDatasetId": dataset_id, "dataSource": built["dataSource"]})
+
+
+@secured
+async def finish_upload_to_paths(request: Request) -> Response:
+    """`DatasetController.finishUploadToPaths`: the reserved dataset becomes usable."""
+    pending = _pending(request)
+    dataset_id = request.path_params["dataset_id"]
+    reserved = pending.get(dataset_id)
+    if reserved is None:
+        return dataset_not_found(request, dataset_id)
+    if reserved["organization"] != identity(request).get("organization"):
+        return error(403, NOT_EDITABLE)
+    folder: Path = reserved["folder"]
+    dataset = CatalogDataset(json=reserved["json"], sources={})
+    dataset.json["usedStorageBytes"] = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+    dataset.serve_from_mag_paths(properties_folder(request, dataset_id), dataset.layers_stored_in(upload_root(request)))
+    state = state_of(request)
+    with state.lock:
+        state.datasets[dataset_id] = dataset
+        del pending[dataset_id]
+    return Response(status_code=200)
+
+
+def _mag_request(request: Request, body: dict[str, Any] | None) -> tuple[CatalogDataset, dict[str, Any], list[int], Path] | Response:
+    """The editable dataset, its layer, the mag and the mag's path of a mag upload to a path."""
+    dataset_id = request.path_params["dataset_id"]
+    if not OBJECT_ID.match(dataset_id):
+        return error(400, f"The passed resource id “{dataset_id}” is invalid")
+    dataset = state_of(request).datasets.get(dataset_id)
+    if dataset is None or not visible(request, dataset):
+        return dataset_not_found(request, dataset_id)
+    if not _may_edit(identity(request), dataset):
+        return error(403, NOT_EDITABLE)
+    try:
+        layer_name = str(body["layerName"])  # type: ignore[index]
+        mag = [int(v) for v in body["mag"]]  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        return error(400, "Invalid Json format")
+    layer = dataset.layer(layer_name)
+    if layer is None:
+        return error(404, f"DataLayer “{layer_name}” not found")
+    prefix = _prefix(request, body.get("pathPrefix"))  # type: ignore[union-attr]
+    if prefix is None or len(mag) != 3:
+        return error(400, NO_MATCHING_PREFIX if prefix is None else "Invalid mag")
+    return dataset, layer, mag, prefix / dataset.organization / dataset.directory_name / layer_name / mag_literal((mag[0], mag[1], mag[2]))
+
+
+@secured
+async def reserve_mag_upload_to_path(request: Request) -> Response:
+    """`DatasetController.reserveMagUploadToPath`: the path the client writes the new mag to."""
+    found = _mag_request(request, await _body(request))
+    if isinstance(found, Response):
+        return found
+    _, layer, mag, path = found
+    if any(list(m["mag"]) == mag for m in layer.get("mags") or []):
+        return error(400, MAG_EXISTS)
+    return JSONResponse(str(path))
+
+
+@secured
+async def finish_mag_upload_to_path(request: Request) -> Response:
+    """`DatasetController.finishMagUploadToPath`: the written mag joins its layer."""
+    body = await _body(request)
+    found = _mag_request(request, body)
+    if isinstance(found, Response):
+        return found
+    dataset, layer, mag, path = found
+    if not path.exists():
+        return error(400, "The mag was not uploaded to its reserved path.")
+    state = state_of(request)
+    with state.lock:
+        mags = [m for m in layer.get("mags") or [] if list(m["mag"]) != mag]
+        mags.append({"mag": mag, "path": str(path), "axisOrder": (body or {}).get("axisOrder") or {"x": 1, "y": 2, "z": 3, "c": 0}})
+        layer["mags"] = sorted(mags, key=lambda m: max(m["mag"]))
+        layer["resolutions"] = [m["mag"] for m in layer["mags"]]
+        dataset.serve_from_mag_paths(properties_folder(request, dataset.id), {layer["name"]})
+    return Response(status_code=200)
+
+
+routes = [
+    Route("/datasets/reserveUploadToPaths", reserve_upload_to_paths, methods=["POST"]),
+    Route("/datasets/{dataset_id}/finishUploadToPaths", finish_upload_to_paths, methods=["POST"]),
+    Route("/datasets/{dataset_id}/reserveMagUploadToPath", reserve_mag_upload_to_path, methods=["POST"]),
+    Route("/datasets/{dataset_id}/finishMagUploadToPath", finish_mag_upload_to_path, methods=["POST"]),
+]
