@@ -17,7 +17,7 @@ test: $(INSTALLED_TEST)
 	$(BIN)/pytest
 
 bench: $(INSTALLED)
-	$(BIN)/python scripts/bench_planner.py
+	$(BIN)/python scripts/bench_planner.py --skip-tissue
 	$(BIN)/python scripts/bench_requests.py
 	$(BIN)/python scripts/bench_tissue.py
 	$(BIN)/python scripts/bench_strategies.py

@@ -14,6 +14,11 @@ Placement (issue 17), every figure next to its baselines computed in the same ru
 - CPU time for 1,000 and 10,000 boxes and its growth (goal: 10,000 boxes under 3 s), and the
   time 10,000 avoided boxes add (goal: under 0.5 s), wkgt and before.
 - the tissue filter: planning with it ÷ without it, and how often it is called, wkgt and before.
+- ``wkgt --help``: wall time and the heavy modules it loads, now and at bench_tissue's baseline
+  commit (goal: typer and rich only).
+- sections 2–4 of issue 17 (tissue memory and CPU, ``--jobs 2``, requests, 10¹⁷ voxels, nuclei):
+  ``scripts/bench_tissue.py``, run from here so one run prints every figure (``--skip-tissue``
+  leaves it out; ``make bench`` runs it on its own).
 
 Then, on the sandbox's ``partial_tissue`` dataset (tissue fills about half its bounding box,
 black elsewhere): the share of boxes on tissue (≥ 90 % non-black at the coarsest mag) for wkgt
@@ -21,7 +26,7 @@ with and without the tissue check and for the dialog's method; tissue-scoring ti
 read as the region grows (bytes within 1.2× the coarse mag over the region, time following the
 coarse-mag volume only); and summed-volume look-ups per 100,000 candidate boxes.
 
-Usage: python scripts/bench_planner.py [--seeds 20] [--quick]
+Usage: python scripts/bench_planner.py [--seeds 20] [--quick] [--skip-tissue]
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ import argparse
 import math
 import os
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -423,10 +431,58 @@ def bench_spread_on_tissue(seeds: int = 5, count: int = 20) -> None:
     print(f"spread with the tissue check (closest pair ÷ even spacing over the whole region): median {statistics.median(ratios):.2f}")
 
 
+HEAVY = ("numpy", "attrs", "cattrs", "scipy", "webknossos")
+STARTUP_PROBE = (
+    "import runpy, sys, time\n"
+    "start = time.perf_counter()\n"
+    "sys.argv = ['wkgt', '--help']\n"
+    "try:\n"
+    "    runpy.run_module('wkgt', run_name='__main__')\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "print(time.perf_counter() - start, ' '.join(m for m in %r if m in sys.modules), file=sys.stderr)\n"
+) % (HEAVY,)
+
+
+def startup(tree: Path, runs: int = 7) -> tuple[float, str]:
+    """Median seconds of ``wkgt --help`` in a fresh interpreter importing wkgt from ``tree``, and
+    the heavy modules it loaded."""
+    times, loaded = [], ""
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", STARTUP_PROBE], cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
+            capture_output=True, text=True, check=True,
+        )
+        seconds, _, loaded = done.stderr.strip().splitlines()[-1].partition(" ")
+        times.append(float(seconds))
+    return statistics.median(times), loaded or "none"
+
+
+def bench_startup() -> bool:
+    """``wkgt --help``: wall time and heavy imports, now and at the tissue benchmark's baseline commit."""
+    from bench_tissue import BASELINE, baseline_tree
+
+    now, now_loaded = startup(Path(__file__).resolve().parents[1])
+    old, old_loaded = startup(baseline_tree())
+    print(f"wkgt --help (median of 7 fresh processes): now {now:.2f} s, loads {now_loaded}; "
+          f"before ({BASELINE}) {old:.2f} s, loads {old_loaded}")
+    ok = not set(now_loaded.split()) & set(HEAVY)
+    print("  goal: --help loads typer and rich only (none of " + ", ".join(HEAVY) + "):", "held" if ok else "MISSED")
+    return ok
+
+
+def bench_tissue_sections(quick: bool) -> int:
+    """Sections 2–4 of issue 17 (tissue memory and CPU, --jobs 2, requests, 10¹⁷ voxels, nuclei):
+    scripts/bench_tissue.py in this run, each figure next to its baseline."""
+    print("Tissue check, --jobs and requests (scripts/bench_tissue.py" + (" --quick" if quick else "") + "):", flush=True)
+    return subprocess.run([sys.executable, str(Path(__file__).with_name("bench_tissue.py")), *(["--quick"] if quick else [])]).returncode
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--quick", action="store_true", help="smaller regions for the scoring table")
+    parser.add_argument("--quick", action="store_true", help="smaller regions for the scoring table (and bench_tissue --quick)")
+    parser.add_argument("--skip-tissue", action="store_true", help="skip scripts/bench_tissue.py (make bench runs it next)")
     args = parser.parse_args()
     goals = [bench_spread(args.seeds)]
     print()
@@ -443,6 +499,14 @@ def main() -> None:
     bench_spread_on_tissue(min(args.seeds, 5))
     bench_scoring(((1024, 1024, 512), (2048, 2048, 512)) if args.quick else bench_scoring.__defaults__[0])
     bench_lookup()
+    print()
+    goals.append(bench_startup())
+    if not args.skip_tissue:
+        print()
+        goals.append(bench_tissue_sections(args.quick) == 0)
+    print()
+    print("placement and start-up goals:", "all held" if all(goals) else "NOT all held",
+          "" if args.skip_tissue else "(the tissue check's: each line above states its target)")
 
 
 if __name__ == "__main__":
