@@ -436,7 +436,9 @@ async def readable(request: Request) -> Response:
     """`AnnotationController.listExplorationals` (`AnnotationDAO.findAllListableExplorationals` with
     `filterOwnedOrShared`): the caller's own explorationals and the Public/Internal ones shared with one
     of the caller's teams, not cancelled (or filtered by `isFinished`), newest first (`ORDER BY _id DESC`),
-    `limit` (default 1000) per `pageNumber`; `includeTotalCount=true` adds `X-Total-Count`."""
+    `limit` (default 1000) per `pageNumber`; `includeTotalCount=true` adds `X-Total-Count`. The page joins
+    the (not deleted) datasets before its LIMIT, so an annotation of a deleted dataset takes no place in
+    it; `countAllListableExplorationals` joins nothing and still counts it."""
     params = _list_params(request)
     if isinstance(params, Response):
         return params
@@ -450,8 +452,8 @@ async def readable(request: Request) -> Response:
             if a.typ == "Explorational" and state_matches(a.state, is_finished) and is_listable(me, a)
         ]
         listed.sort(key=lambda a: a.id, reverse=True)
-        shown = listed[page * limit : (page + 1) * limit]
-        entries = [readable_json(state, a) for a in shown if a.dataset_id in state.datasets]
+        with_dataset = [a for a in listed if a.dataset_id in state.datasets]
+        entries = [readable_json(state, a) for a in with_dataset[page * limit : (page + 1) * limit]]
     headers = {"X-Total-Count": str(len(listed))} if with_count else None
     return JSONResponse(entries, headers=headers)
 

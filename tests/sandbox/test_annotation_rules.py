@@ -88,6 +88,21 @@ def test_readable_pages_and_counts_2500_annotations(lab: Sandbox) -> None:
     assert page.headers["x-total-count"] == "2500"
     small = client.get("/annotations/readable", params={"limit": 7, "pageNumber": 1})
     assert [a["id"] for a in small.json()] == newest_first[7:14]
+    # the unmodified SDK asks once, without paging: it sees the newest 1000 and no more
+    with wk.webknossos_context(url=lab.url, token=lab.tokens["annotator"]):
+        infos = wk.AnnotationInfo.get_remote_annotations(is_finished=None)
+    assert [i.id for i in infos] == newest_first[:1000]
+
+
+def test_a_page_skips_annotations_of_deleted_datasets_but_the_count_keeps_them(lab: Sandbox) -> None:
+    add = lab.state.add_annotation
+    kept = [add("annotator", created_ms=1_700_000_000_000 + i * 1000).id for i in range(3)]
+    gone = [add("annotator", dataset=ANISO, created_ms=1_700_000_010_000 + i * 1000).id for i in range(2)]
+    assert readable_ids(lab, "annotator", limit="2") == gone[::-1]
+    assert api(lab, "admin").delete(f"/datasets/{ANISO}").status_code == 200
+    first = api(lab, "annotator").get("/annotations/readable", params={"limit": 2, "includeTotalCount": "true"})
+    assert [a["id"] for a in first.json()] == kept[:0:-1] and first.headers["x-total-count"] == "5"
+    assert readable_ids(lab, "annotator", limit="2", pageNumber="1") == kept[:1]
 
 
 def test_upload_rules(lab: Sandbox) -> None:

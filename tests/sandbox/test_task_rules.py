@@ -132,6 +132,9 @@ def test_task_creation_request_rules(lab: Sandbox) -> None:
     api(lab, "outsider").post("/projects", json={"name": "partner_project", "team": lab.state.team_id("partner_lab"), "priority": 1, "paused": False, "owner": lab.users["outsider"].id, "isBlacklistedFromReport": False})
     other_orga = create(lab, "outsider", params(taskTypeId=partner_type, projectName="partner_project"))
     assert failure(other_orga) == (400, "Cannot create tasks for datasets of other organizations.")
+    with wk.webknossos_context(url=lab.url, token=lab.tokens["outsider"]):  # the unmodified SDK: the same refusal
+        with pytest.raises(Exception, match=r"status 400 .*Cannot create tasks for datasets of other organizations"):
+            wk.Task.create(partner_type, "partner_project", "training_boxes", 1, (3100, 3200, 600), L4)
     unknown_project = create(lab, "manager", params(), params(projectName="no_such_project"))
     assert failure(unknown_project) == (400, "Project with name “no_such_project” could not be found or accessed.")
     assert lab.state.tasks and all(t["projectName"] == "sandbox_project" for t in lab.state.tasks.values())
