@@ -270,3 +270,24 @@ def test_duplicates_from_a_concurrent_run_are_deleted_oldest_kept(sandbox, job):
     kept, deleted, warnings = reconcile_tasks(session, target, plan)
     assert len(deleted) == 3 and warnings == ()
     assert set(sandbox.state.tasks) == set(first.task_ids) == set(kept.values())
+
+
+def test_a_duplicate_someone_already_works_on_is_kept_with_a_warning(sandbox, job):
+    from wkgt.writer.tasks import reconcile_tasks
+
+    session, facts, plan = job
+    target = prepare_tasks(session, facts, TaskOptions(PROJECT, TASK_TYPE))
+    first = create_tasks(session, plan, target, run_key="0" * 16)
+    with wk.webknossos_context(url=sandbox.url, token=sandbox.token):  # "another machine" makes two boxes again,
+        duplicates = [  # with an experience only a newcomer has, so the newcomer is handed a duplicate
+            wk.Task.create(TASK_TYPE_ID, PROJECT, "second_round", 0, box.center, L4_ID,
+                           bounding_box=wk.BoundingBox(box.topleft, box.size))[0].task_id  # fmt: skip
+            for box in plan.boxes[:2]
+        ]
+    sandbox.state.add_user("newcomer", "New", "Comer", teams=[("annotators", False)], experiences={"second_round": 1})
+    taken = request_task(sandbox, "newcomer")
+    assert taken.status_code == 200 and taken.json()["task"]["id"] == duplicates[0]
+    kept, deleted, warnings = reconcile_tasks(session, target, plan)
+    assert deleted == (duplicates[1],) and set(kept.values()) == set(first.task_ids)
+    assert len(warnings) == 1 and duplicates[0] in warnings[0] and "being worked on; not deleted" in warnings[0]
+    assert set(sandbox.state.tasks) == {*first.task_ids, duplicates[0]}
