@@ -234,6 +234,15 @@ def test_a_mistyped_project_is_reported_before_any_image_data(sandbox, capsys):
     assert image_reads(sandbox) == []
 
 
+def test_a_dataset_of_another_organization_is_refused_before_any_image_data(sandbox, capsys):
+    argv = cli(sandbox, *TASK_ARGS)
+    argv[argv.index("--dataset") + 1] = "66e1c3a2b7f0d94e1a2b2001"  # shared_name of partner_lab, public
+    code, data, err = run_json(capsys, argv)
+    assert code == 2 and data is None and len(err.strip().splitlines()) == 1
+    assert "Cannot create tasks for datasets of other organizations" in err
+    assert writes(sandbox) == [] and image_reads(sandbox) == []
+
+
 def test_a_task_rerun_finds_its_tasks_and_reads_no_image_data(sandbox, capsys):
     code, first, err = run_json(capsys, cli(sandbox, *TASK_ARGS))  # with the tissue check
     assert code == 0 and first["status"] == "created", err
