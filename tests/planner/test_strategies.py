@@ -69,6 +69,7 @@ def test_strategy_options_refuse_contradictions():
         StrategyOptions("diverse", strata=3, strata_layer="cortex"),
         StrategyOptions("spread", holdout=-1),
         StrategyOptions("spread", compare="truth"),
+        StrategyOptions("focus", focus="prediction", compare="prediction"),  # a layer never disagrees with itself
     ):
         with pytest.raises(InvalidInput):
             bad.validate()
@@ -137,6 +138,20 @@ def test_focus_puts_most_boxes_on_injected_errors_and_spreads_them():
     assert all(b.score is not None for b in plan.boxes) and plan.strategy.score == "segment-errors"
     errors_hit = {int(e) for b in plan.boxes for e in owner[np.unique(box_of(parts, b))] if e >= 0}
     assert len(errors_hit) >= 6  # spread over the errors, not piled on one
+
+
+def test_focus_on_a_layer_without_any_signal_says_the_boxes_were_spread_evenly():
+    flat = np.ones(SHAPE, dtype=np.uint32)  # one segment: nothing looks like an error
+    plan = plan_with(StrategyOptions("focus", focus="prediction"), {"prediction": source("prediction", "segmentation", flat)}, 0)
+    assert len(plan.boxes) == 10 and all(b.score == 0 for b in plan.boxes)
+    assert any("--focus prediction scores 0 everywhere" in w and "spread evenly" in w for w in plan.warnings), plan.warnings
+    truth = voronoi_cells(SHAPE, 16, seed=1)
+    one_error, _, _ = inject_errors(truth, 1, 0, seed=1)  # a single merge: a few boxes on it, the rest spread
+    plan = plan_with(StrategyOptions("focus", focus="prediction"), {"prediction": source("prediction", "segmentation", one_error)}, 0)
+    unscored = sum(1 for b in plan.boxes if not b.score)
+    assert unscored > 0 and any(f"{unscored} of 10 boxes" in w for w in plan.warnings), (plan.warnings, [b.score for b in plan.boxes])
+    few = plan_with(StrategyOptions("focus", focus="prediction"), {"prediction": source("prediction", "segmentation", one_error)}, 0, count=1)
+    assert all(b.score for b in few.boxes) and not any("--focus" in w for w in few.warnings)  # the box on the error: no warning
 
 
 def test_holdout_keeps_the_gap_and_covers_the_strata_of_the_training_boxes():

@@ -130,6 +130,7 @@ def test_strategies_on_a_local_dataset_write_both_annotations_and_evaluate_reads
     [
         (("--focus", "no_such_layer", "--dry-run"), 3, "no such layer"),
         (("--strategy", "focus", "--dry-run"), 2, "--focus LAYER"),
+        (("--focus", "prediction", "--compare", "prediction", "--dry-run"), 2, "--compare must name another layer"),
         (("--strata", "40", "--dry-run"), 2, "--strata must be between"),
         (("--strata-layer", "truth", "--dry-run"), 2, "distinct ids"),  # hundreds of cells are no strata
         (("--holdout", "2", "--as-tasks", "--project", "p", "--task-type", "t"), 2, "--as-tasks"),
