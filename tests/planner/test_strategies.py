@@ -69,6 +69,7 @@ def test_strategy_options_refuse_contradictions():
         StrategyOptions("diverse", strata=3, strata_layer="cortex"),
         StrategyOptions("spread", holdout=-1),
         StrategyOptions("spread", compare="truth"),
+        StrategyOptions("focus", focus="prediction", compare="prediction"),  # a layer never disagrees with itself
     ):
         with pytest.raises(InvalidInput):
             bad.validate()
@@ -137,6 +138,46 @@ def test_focus_puts_most_boxes_on_injected_errors_and_spreads_them():
     assert all(b.score is not None for b in plan.boxes) and plan.strategy.score == "segment-errors"
     errors_hit = {int(e) for b in plan.boxes for e in owner[np.unique(box_of(parts, b))] if e >= 0}
     assert len(errors_hit) >= 6  # spread over the errors, not piled on one
+
+
+def test_focus_on_a_layer_without_any_signal_says_the_boxes_were_spread_evenly():
+    flat = np.ones(SHAPE, dtype=np.uint32)  # one segment: nothing looks like an error
+    plan = plan_with(StrategyOptions("focus", focus="prediction"), {"prediction": source("prediction", "segmentation", flat)}, 0)
+    assert len(plan.boxes) == 10 and all(b.score == 0 for b in plan.boxes)
+    assert any("--focus prediction scores 0 everywhere" in w and "spread evenly" in w for w in plan.warnings), plan.warnings
+    truth = voronoi_cells(SHAPE, 16, seed=1)
+    one_error, _, _ = inject_errors(truth, 1, 0, seed=1)  # a single merge: a few boxes on it, the rest spread
+    plan = plan_with(StrategyOptions("focus", focus="prediction"), {"prediction": source("prediction", "segmentation", one_error)}, 0)
+    unscored = sum(1 for b in plan.boxes if not b.score)
+    assert unscored > 0 and any(f"{unscored} of 10 boxes" in w for w in plan.warnings), (plan.warnings, [b.score for b in plan.boxes])
+    few = plan_with(StrategyOptions("focus", focus="prediction"), {"prediction": source("prediction", "segmentation", one_error)}, 0, count=1)
+    assert all(b.score for b in few.boxes) and not any("--focus" in w for w in few.warnings)  # the box on the error: no warning
+
+
+def test_focus_on_a_probability_layer_goes_where_it_is_uncertain_mag_aligned_and_clear_of_earlier_boxes():
+    """A color layer of probabilities: sure (0 or 255) except six uncertain blobs (p ≈ 0.5). Boxes
+    go onto the blobs, one each, on the mag-2 grid, and never within the gap of an earlier round's box."""
+    shape = (256, 256, 128)
+    rng = np.random.default_rng(5)
+    probability = np.where(rng.random(shape) < 0.5, 0, 255).astype(np.uint8)
+    blobs = [(40 + 88 * (i % 3), 60 + 130 * (i // 3), 40 + 48 * (i % 2)) for i in range(6)]
+    for x, y, z in blobs:
+        probability[x - 20 : x + 20, y - 20 : y + 20, z - 20 : z + 20] = 128
+    earlier = ((0, 20, 0), (90, 90, 90))  # covers the first blob
+    options = PlanOptions(model=ModelKind.INSTANCES, mag=(2, 2, 2), box_size=(32, 32, 32), count=5, seed=0,
+                          strategy=StrategyOptions("focus", focus="probability"))
+    request = options.request((10.0, 10.0, 10.0), ((1, 1, 1), (2, 2, 2)), Region((0, 0, 0), shape))
+    layers = {"probability": source("probability", "color", probability)}
+    plan = make_plan(request, occupied=[earlier], gap=4, placer=strategy_placer(options.strategy, layers["probability"], layers))
+    assert plan.strategy.score == "uncertainty" and len(plan.boxes) == 5
+    hit = set()
+    for box in plan.boxes:
+        assert all(t % 2 == 0 for t in box.topleft), box  # mag-aligned: mag-1 corners on the mag-2 grid
+        assert (box_of(probability, box) == 128).mean() >= 0.2, box  # on an uncertain blob
+        apart = [max(b0 - (e0 + es), e0 - (b0 + bs)) for b0, bs, e0, es in zip(box.topleft, box.size, *earlier)]
+        assert max(apart) >= 4, box  # clear of the earlier round by the gap
+        hit.add(min(range(6), key=lambda i: sum((t + 32 - c) ** 2 for t, c in zip(box.topleft, blobs[i]))))
+    assert hit == {1, 2, 3, 4, 5}  # one box per uncertain place, none on the one the earlier round covers
 
 
 def test_holdout_keeps_the_gap_and_covers_the_strata_of_the_training_boxes():

@@ -208,3 +208,34 @@ def test_render_preview_draws_avoided_boxes_grey(tmp_path):
     image = pixels(out)
     a, b = lay.xy(400, 400), lay.xy(500, 500)
     assert outline_share(image, a, b, (150, 150, 150)) > 0.9
+
+
+def test_strata_and_evaluation_boxes_are_labelled_coloured_and_explained(tmp_path):
+    """--strategy diverse / --holdout: each label ends in its stratum, a stratum has one colour,
+    evaluation boxes are white E-boxes, and the legend says what "s3" and "E01" mean."""
+    import attrs
+
+    from wkgt.planner import PlanOptions
+    from wkgt.planner.placement import Region
+    from wkgt.planner.plan import Box, make_plan
+    from wkgt.writer.preview import HOLDOUT
+
+    base = make_plan(PlanOptions(count=4).request((10.0, 10.0, 25.0), ((1, 1, 1),), Region((0, 0, 0), (2000, 2000, 400))))
+    boxes = tuple(attrs.evolve(b, stratum=1 + i % 2) for i, b in enumerate(base.boxes))
+    held = (Box("EVAL 01", (1800, 1800, 300), base.box_size_mag1, stratum=2),)
+    plan = attrs.evolve(base, boxes=boxes, holdout=held)
+    out = tmp_path / "strata.png"
+    lay = render_preview(plan, out)
+    texts = [text for text, _ in lay.labels]
+    assert texts == [f"{i:02d} s{1 + (i - 1) % 2}" for i in range(1, 5) for _ in range(2)] + ["E01 s2"] * 2
+    assert any("stratum" in entry for entry in lay.legend) and any("evaluation boxes E01" in entry for entry in lay.legend)
+    image = pixels(out)
+
+    def outline(box):
+        return [image[round(lay.xy(*box.topleft[:2])[1]), round(lay.xy(*box.topleft[:2])[0]) + k] for k in range(3, 8)]
+
+    first, _, third, _ = (tuple(int(c) for c in outline(b)[0]) for b in boxes)
+    assert first == third != tuple(int(c) for c in outline(boxes[1])[0])  # boxes 1 and 3 share stratum 1, box 2 is stratum 2
+    assert all(tuple(int(c) for c in px) == HOLDOUT for px in outline(held[0]))
+    plain = render_preview(base, tmp_path / "plain.png")
+    assert [text for text, _ in plain.labels][0] == "01" and not any("stratum" in entry for entry in plain.legend)

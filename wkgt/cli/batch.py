@@ -57,14 +57,14 @@ def _where(outcome: DatasetOutcome) -> str:
 def batch_table(result: BatchResult) -> Table:
     """One row per dataset: status, mag, effective voxel size and boxes."""
     table = Table(header_style="bold")
-    for column in ("dataset", "status", "mag", "voxel size (nm)", "boxes"):
+    for column in ("dataset", "status", "mag", "effective voxel size (nm)", "boxes"):
         table.add_column(column)
     for outcome in result.outcomes:
         plan = outcome.result.plan if outcome.result is not None else None
         style = "green" if outcome.ok else "red"
         table.add_row(
             escape(outcome.input),
-            f"[{style}]{outcome.status}[/]",
+            f"[{style}]{outcome.status}[/]" + (f" (exit {outcome.exit_code})" if not outcome.ok and outcome.exit_code else ""),
             plan.mag if plan else "",
             "×".join(f"{v:g}" for v in plan.effective_voxel_size_nm) if plan else "",
             str(len(plan.boxes)) if plan else "",

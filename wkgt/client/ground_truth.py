@@ -97,11 +97,11 @@ def read_ground_truth(
 
 
 def user_organization(session: Session) -> str | None:
-    """The organization of the token's user (1 request); None without a token or when refused."""
+    """The organization of the token's user (``GET /user`` once per session); None without a token or when refused."""
     if not session.config.token:
         return None
     try:
-        user = session.read("reading your user", lambda: session.api().user_current())
+        user = session.current_user()
     except (AuthError, NotFound):
         return None
     return str(user.organization)

@@ -218,6 +218,10 @@ class Session:
             server=self.config.url,
         )
 
+    def known_user(self) -> Any | None:
+        """The token's user if a request of this session already read it, else None (no request)."""
+        return self._me
+
     def current_user(self) -> Any:
         """The token's user (the SDK's ``ApiUser``: id, organization, teams, experiences); one
         request (``GET /user``) the first time, none after."""

@@ -20,6 +20,7 @@ import numpy as np
 from ..client import Connection, DatasetFacts, LayerFacts, Session, parse_dataset_ref, read_local_dataset
 from ..client.annotations import read_annotation
 from ..client.dataset_ref import DatasetRef, local_folder_hint
+from ..client.ground_truth import organization_warning
 from ..client.imagery import local_reader, remote_reader
 from ..client.rounds import gather_avoided
 from ..errors import InvalidInput, NotFound
@@ -296,6 +297,9 @@ def create_boxes(
         )
         if plan.holdout:
             checked(evaluation_plan(plan), facts, chosen, job.plan, ground_truth)
+    user = session.known_user()  # read by the rerun check; a dry run spends no request on it
+    if target is None and user is not None and (warning := organization_warning(str(user.organization), facts)):
+        notes += (warning,)  # tasks refuse such a dataset in prepare_tasks
     plan = review.with_local_folder_note(plan, ref)
     review.save(plan, write.save, facts, chosen)
     if target is not None:

@@ -152,7 +152,7 @@ class ScoreMap:
         return box_sums(self.table, lo, hi) / np.prod(hi - lo, axis=1)
 
 
-def place_by_score(task: PlacementTask, scores: ScoreMap) -> tuple[Placement, float]:
+def place_by_score(task: PlacementTask, scores: ScoreMap, what: str = "the focus layer") -> tuple[Placement, float]:
     """``count`` boxes where the score is high, spread among themselves; and the lowest threshold used.
 
     Thresholds step down through ``LEVELS`` (quantiles of the positive box scores of a sample of
@@ -191,7 +191,17 @@ def place_by_score(task: PlacementTask, scores: ScoreMap) -> tuple[Placement, fl
             f"in the region: only {len(placed)} could be placed"
         )
     box_scores = scores.box_scores(placed, task.box_size_mag1)
-    return Placement(placed, scores=tuple(round(float(v), 4) for v in box_scores)), used
+    return Placement(placed, scores=tuple(round(float(v), 4) for v in box_scores), warnings=_unscored_warning(box_scores, what)), used
+
+
+def _unscored_warning(box_scores: np.ndarray, what: str) -> tuple[str, ...]:
+    """Say so when the score found no place (or too few places) for the boxes: those were spread evenly."""
+    unscored = int(np.count_nonzero(box_scores <= 0))
+    if unscored == 0:
+        return ()
+    if unscored == len(box_scores):
+        return (f"{what} scores 0 everywhere in the region (nothing looks uncertain, wrong or disagreeing): the boxes were spread evenly",)
+    return (f"{unscored} of {len(box_scores)} boxes found no place where {what} scores above 0: those were spread evenly",)
 
 
 def _any_free(corners: np.ndarray, occupied: list[tuple[Vec3, Vec3]], box: Vec3, gap: int) -> bool:

@@ -68,6 +68,8 @@ class StrategyOptions:
             raise InvalidInput(f"--focus goes with --strategy focus, not --strategy {self.name}")
         if self.compare and not self.focus:
             raise InvalidInput("--compare goes with --focus (two segmentation layers)")
+        if self.compare and self.compare == self.focus:
+            raise InvalidInput(f"--compare must name another layer than --focus {self.focus}: a layer never disagrees with itself")
         if self.strata is not None and self.strata_layer:
             raise InvalidInput("give --strata K or --strata-layer LAYER, not both")
         if (self.strata is not None or self.strata_layer) and not self.needs_strata:

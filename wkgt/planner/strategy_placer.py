@@ -135,7 +135,8 @@ class _StrategyPlacer:
         report = StrategyReport(options.name, layer=layer, mag=mag, strata_source=source)
         if options.name == "focus":
             score_map, kind, focus_mag, read_bytes = self.scores(task)
-            placed, threshold = place_by_score(task, score_map)
+            what = f"--focus {options.focus}" + (f" against --compare {options.compare}" if options.compare else "")
+            placed, threshold = place_by_score(task, score_map, what)
             bytes_read += read_bytes
             report = attrs.evolve(
                 report, layer=options.focus, mag=focus_mag, score=kind, compare=options.compare,

@@ -12,7 +12,8 @@ in its annotation colour and labelled with its number on a dark tag placed clear
 labels, so overlapping boxes stay readable; boxes of earlier rounds are grey.
 
 With strata (``--strategy diverse``, ``--holdout``) a box's colour is its stratum's and its
-label ends in ``s<stratum>``; evaluation boxes are white, numbered ``E1``….
+label ends in ``s<stratum>``; evaluation boxes are white, numbered ``E01``…; a second legend
+line says so.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class PreviewLayout:
     """Boxes on the contact sheet."""
     labels: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
     """Each box label drawn in the views: its text and tag rectangle (x0, y0, x1, y1)."""
+    legend: tuple[str, ...] = ()
+    """The legend's entries, in the order drawn."""
 
     @property
     def views_bottom(self) -> int:
@@ -264,7 +267,7 @@ def render_preview(
     picture = Image.new("RGB", (lay.width, lay.height), BACKGROUND)
     draw = ImageDraw.Draw(picture)
     fonts = Fonts()
-    _draw_title(draw, plan, request, lay, fonts, tissue, today or dt.date.today())
+    legend = _draw_title(draw, plan, request, lay, fonts, tissue, today or dt.date.today())
     views = (("xy", lay.xy_origin, lay.xy, 1), ("xz", lay.xz_origin, lay.xz, 2))
     for view, origin, to_px, axis in views:
         end = to_px(plan.region.end[0], plan.region.end[axis])
@@ -287,7 +290,7 @@ def render_preview(
     if shown:
         _draw_contact_sheet(picture, draw, plan, shown, request, lay, fonts)
     picture.save(path, format="PNG")
-    return attrs.evolve(lay, labels=labels)
+    return attrs.evolve(lay, labels=labels, legend=legend)
 
 
 class Fonts:
@@ -305,11 +308,15 @@ def _text_width(draw: Any, text: str, font: Any) -> int:
     return int(right - left)
 
 
-def _draw_title(draw: Any, plan: Plan, request: PreviewRequest, lay: PreviewLayout, fonts: Fonts, tissue: Any, today: dt.date) -> None:
-    """Title line (what, where, how, when), then the legend line."""
+def _draw_title(
+    draw: Any, plan: Plan, request: PreviewRequest, lay: PreviewLayout, fonts: Fonts, tissue: Any, today: dt.date
+) -> tuple[str, ...]:
+    """Title line (what, where, how, when), then the legend line (and one for strata and
+    evaluation boxes when the plan has them); returns the legend's entries."""
     dataset = request.dataset or "facts from the command line"
     size = format_vec(plan.box_size)
     earlier = f" (+ {len(plan.avoided)} earlier)" if plan.avoided else ""
+    earlier += f" + {len(plan.holdout)} for evaluation" if plan.holdout else ""
     title = (
         f"{dataset} · mag {plan.mag} · {len(plan.boxes)} boxes of {size} voxels{earlier} · seed {plan.seed} · {today.isoformat()}"
     )
@@ -339,6 +346,20 @@ def _draw_title(draw: Any, plan: Plan, request: PreviewRequest, lay: PreviewLayo
     else:
         note = "background: not read (no image)"
     draw.text((x, y), note + " · axes in mag-1 voxels", fill=MUTED, font=fonts.small)
+    legend = ["new boxes (numbered as in the table)", "earlier boxes", "tissue outline"]
+    y, x = y + 15, LEFT + 40
+    if any(box.stratum for box in plan.boxes + plan.holdout):
+        text = "“12 s3”: box 12, stratum 3 (one colour per stratum)"
+        draw.text((x, y), text, fill=TEXT, font=fonts.small)
+        x += _text_width(draw, text, fonts.small) + 18
+        legend.append(text)
+    if plan.holdout:
+        draw.rectangle([x, y + 2, x + 14, y + 14], outline=HOLDOUT, width=2)
+        x += 20
+        text = f"evaluation boxes E01–E{len(plan.holdout):02d} (a separate annotation, not for training)"
+        draw.text((x, y), text, fill=TEXT, font=fonts.small)
+        legend.append(text)
+    return tuple(legend)
 
 
 def _draw_axes(draw: Any, lay: PreviewLayout, view: str, size: tuple[int, int], fonts: Fonts) -> None:

@@ -42,6 +42,7 @@ def test_three_datasets_one_missing_give_two_results_one_error_and_a_rerun_creat
     assert "l4_sampel" in failed["error"] and "did you mean 'l4_sample'?" in failed["error"]
     assert report["counts"] == {"datasets": 3, "ok": 2, "failed": 1, "created": 2}
     assert "l4_sampel" in err and "1 failed" in err  # the table goes to stderr under --json
+    assert "failed (exit 3)" in err
     created = dict(sandbox.state.annotations)
     assert len(created) == 2
 
@@ -105,6 +106,8 @@ def test_same_mag_on_three_voxel_sizes_is_as_equal_as_they_allow_and_warns(sandb
     assert max(spread) == pytest.approx(best, abs=1e-6)
     if max(spread) > TOLERANCE:
         assert report["same_mag"]["within_tolerance"] is False and "more than 1.3×" in err
+    table = err.split("warning:")[0]  # the table names the column for what it shows: voxel size × mag
+    assert "effective voxel size (nm)" in table and "×".join(f"{v:g}" for v in sizes[0]) in table
     assert all(p["mag_reason"] == "given with --mag" for p in plans.values())
     assert all(d["same_mag_reason"].startswith("--same-mag: ") for d in report["datasets"])
 

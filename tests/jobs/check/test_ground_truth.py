@@ -233,6 +233,20 @@ def test_a_dataset_of_another_organization_is_warned(sandbox, capsys):
     assert "other-organization" not in codes(data, "warning")
 
 
+def test_planning_on_a_dataset_of_another_organization_is_warned(sandbox, capsys):
+    """Issue 12: WEBKNOSSOS trains only on datasets of the user's own organization, so an
+    annotation written on another one's says so (the rerun check has read the user; a dry run
+    keeps its request budget); one's own gets no such warning."""
+    argv = create_boxes_argv(sandbox, "foreign", "--json", "--no-tissue-check", "--count", "5")
+    argv[argv.index("--organization") + 1] = "partner_lab"
+    code, data, err = run_json(capsys, argv)
+    assert code == 0 and data["status"] == "created", err
+    assert any("belongs to organization partner_lab, you to sandbox_lab" in w for w in data["warnings"]), data["warnings"]
+    assert "belongs to organization partner_lab" in err
+    code, data, err = run_json(capsys, create_boxes_argv(sandbox, "mixed_mags", "--json", "--no-tissue-check", "--count", "5"))
+    assert code == 0 and data["status"] == "created" and not any("belongs to organization" in w for w in data["warnings"])
+
+
 def test_create_boxes_plans_at_the_fallback_layer_s_mags(sandbox, capsys):
     argv = create_boxes_argv(sandbox, "mixed_mags", "--dry-run", "--json", "--no-tissue-check", "--count", "5")
     code, data, err = run_json(capsys, [*argv, "--fallback-segmentation", "segmentation"])

@@ -125,11 +125,25 @@ def test_strategies_on_a_local_dataset_write_both_annotations_and_evaluate_reads
     assert result["overall"]["voi"] == 0 and result["overall"]["painted_voxels"] == 2 * 32**3
 
 
+def test_diverse_and_focus_work_on_a_local_dataset(synthetic, capsys):
+    local = ["create-boxes", "--dataset", str(synthetic.path), "--model", "instances", "--mag", "1", "--box-size", "32,32,32",
+             "--count", "8", "--json", "--dry-run"]
+    code, data, err = run_json(capsys, [*local, "--strategy", "diverse", "--strata", "4"])
+    assert code == 0, err
+    assert data["strategy"]["name"] == "diverse" and all(isinstance(box["stratum"], int) for box in data["boxes"])
+    assert max(float((synthetic.texture[box_slice(box)] == RARE).mean()) for box in data["boxes"]) >= 0.5
+    code, data, err = run_json(capsys, [*local, "--focus", "prediction", "--compare", "truth"])
+    assert code == 0, err
+    assert data["strategy"]["score"] == "disagreement" and all(box["score"] is not None for box in data["boxes"])
+    assert np.mean([shows_error(synthetic.parts[box_slice(box)], synthetic.owner) for box in data["boxes"]]) >= 0.75
+
+
 @pytest.mark.parametrize(
     ("args", "exit_code", "words"),
     [
         (("--focus", "no_such_layer", "--dry-run"), 3, "no such layer"),
         (("--strategy", "focus", "--dry-run"), 2, "--focus LAYER"),
+        (("--focus", "prediction", "--compare", "prediction", "--dry-run"), 2, "--compare must name another layer"),
         (("--strata", "40", "--dry-run"), 2, "--strata must be between"),
         (("--strata-layer", "truth", "--dry-run"), 2, "distinct ids"),  # hundreds of cells are no strata
         (("--holdout", "2", "--as-tasks", "--project", "p", "--task-type", "t"), 2, "--as-tasks"),
