@@ -72,3 +72,12 @@ def test_info_shows_layers_and_why_this_mag_for_each_rule_set(lab, capsys):
 def test_info_on_a_misspelt_name_suggests_the_close_one(lab, capsys):
     code, _, err = run_json(capsys, cli(lab, "info", "--dataset", "l4_sampel"))
     assert code == 3 and "did you mean 'l4_sample'?" in err and err.count("\n") == 1
+
+
+def test_datasets_of_an_organization_nobody_lists_is_not_found_and_names_those_there(lab, capsys):
+    code, _, err = run_json(capsys, cli(lab, "datasets", "--organization", ORG + "x", "--json"))
+    assert code == 3 and f"did you mean {ORG!r}" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_json(capsys, cli(lab, "datasets", "--organization", "nope"))
+    assert code == 3 and f"organizations: partner_lab, {ORG}" in err
+    code, listing, _ = run_json(capsys, cli(lab, "datasets", "--organization", ORG, "--tag", "no-such-tag", "--json"))
+    assert code == 0 and listing["count"] == 0  # a known organization without matches is an empty list
