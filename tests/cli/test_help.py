@@ -53,6 +53,7 @@ def test_output_to_a_pipe_is_not_wrapped(capsys, monkeypatch):
     (mag_line,) = [line for line in out.splitlines() if line.startswith("mag ")]
     assert mag_line.rstrip().endswith("neurons gain nothing from voxels finer than 8 nm; rules: guide)")
     assert max(len(line) for line in out.splitlines()) > 100
+    assert [line for line in out.splitlines() if line.endswith(" ")] == []  # no padding to the longest line
     monkeypatch.setenv("COLUMNS", "70")  # a width asked for is kept
     assert run(PLAN) == 0
     assert max(len(line.rstrip()) for line in capsys.readouterr().out.splitlines()) <= 70
