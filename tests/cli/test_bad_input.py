@@ -83,6 +83,9 @@ CASES: dict[str, Case] = {
     "save into a missing folder": Case([*PLAN, "--save", "missing/plan.json"], 2, "No such file or directory"),
     "preview into a missing folder": Case([*PLAN, "--preview", "missing/plan.png"], 2, "No such file or directory"),
     "sandbox port 99999": Case(["sandbox", "--port", "99999"], 2, "not in the range"),
+    "sandbox port in use": Case(["sandbox", "--port", "{port}"], 2, "is in use (choose another, or --port 0"),
+    "sandbox catalog not JSON": Case(["sandbox", "--port", "0", "--catalog", ".env"], 2, "the catalog .env is not JSON", dotenv=b"not json"),
+    "sandbox catalog missing": Case(["sandbox", "--port", "0", "--catalog", "missing.json"], 2, "missing.json"),
     # -- create-boxes: options -------------------------------------------------------------------
     "timeout inf": Case([*CREATE, "--dry-run", "--timeout", "inf"], 2, "--timeout must be"),
     "timeout nan": Case([*CREATE, "--dry-run", "--timeout", "nan"], 2, "--timeout must be"),
@@ -149,6 +152,10 @@ CASES: dict[str, Case] = {
     "no such dataset": Case(["create-boxes", "--dataset", "no_such_dataset", *CREATE[3:]], 3, "no dataset named", requests=True),
     "no such layer": Case([*CREATE, "--layer", "nope"], 3, "no layer 'nope'", requests=True),
     "mag not available": Case([*CREATE, "--mag", "32-32-8"], 2, "not available", requests=True),
+    "datasets of an unknown organization": Case(["datasets", *SERVER, "--organization", "sandbox_labb"], 3, "did you mean 'sandbox_lab'", requests=True),
+    "plan file not JSON": Case([*CREATE, "--plan", ".env"], 2, "--plan .env: not a wkgt plan: not JSON", dotenv=b"WK_URL=http://127.0.0.1:9\n"),
+    "plan file a list": Case([*CREATE, "--plan", ".env"], 2, "expected a JSON object as --save writes, got a list", dotenv=b"[]"),
+    "plan file missing": Case([*CREATE, "--plan", "missing.json"], 2, "--plan missing.json: cannot read it"),
     "no such annotation": Case([*CHECK, "--annotation", "66e1c3a2b7f0d94e1a2b0000"], 3, "no annotation", requests=True),
 }
 
@@ -166,7 +173,8 @@ def sandbox(module_sandbox: Sandbox) -> Sandbox:
 
 
 def fill(text: str, sandbox: Sandbox) -> str:
-    return text.replace("{url}", sandbox.url).replace("{token}", sandbox.token).replace("{long}", LONG)
+    port = sandbox.url.rsplit(":", 1)[1]
+    return text.replace("{url}", sandbox.url).replace("{token}", sandbox.token).replace("{long}", LONG).replace("{port}", port)
 
 
 def test_the_table_is_large_enough():
