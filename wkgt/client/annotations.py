@@ -136,6 +136,9 @@ def _quietly(call: Callable[[], T]) -> T:
         return call()
 
 
+PUBLIC_ANNOTATIONS = "annotations shared with anyone who has the link"
+"""What a request without a token may read of annotations (for the not-found message)."""
+
 UNREADABLE_DOWNLOAD = (AssertionError, zipfile.BadZipFile, ParseError, UnicodeDecodeError, ValueError, KeyError)
 """What the SDK's ``Annotation.download`` raises on an answer that is no annotation file (an HTML
 page answers without a ``.zip``/``.nml`` file name: an assertion; a broken zip or NML: the others)."""
@@ -162,7 +165,8 @@ def read_annotation(session: Session, annotation_id: str) -> AnnotationBoxes:
     try:
         annotation = download_annotation(session, annotation_id, f"reading annotation {annotation_id}", skip_volume_data=True)
     except NotFound:
-        raise NotFound(f"no annotation {annotation_id} on {session.config.url} (or not readable with this token)") from None
+        missing = NotFound(f"no annotation {annotation_id} on {session.config.url} (or not readable with this token)")
+        raise session.not_found_or_refused(missing, visible=PUBLIC_ANNOTATIONS) from None
     user_boxes = tuple(_box(b, f"box {i}") for i, b in enumerate(annotation.user_bounding_boxes, start=1))
     task_box = _box(annotation.task_bounding_box, "task bounding box") if annotation.task_bounding_box else None
     return AnnotationBoxes(

@@ -177,13 +177,13 @@ class Session:
                 raise
             raise self.not_found_or_refused(err) from None
 
-    def not_found_or_refused(self, err: NotFound) -> WkgtError:
-        """A lookup found nothing, perhaps because of the token: without one, only public datasets
-        are visible (exit 4); with one, ``GET /user`` (1 request) tells a refused token (exit 4)
+    def not_found_or_refused(self, err: NotFound, visible: str = "public datasets") -> WkgtError:
+        """A lookup found nothing, perhaps because of the token: without one, only ``visible``
+        things are (exit 4); with one, ``GET /user`` (1 request) tells a refused token (exit 4)
         from a valid one (exit 3, naming the token's user)."""
         if not self.config.token:
             return AuthError(
-                f"{err}: no token was given, so only public datasets are visible "
+                f"{err}: no token was given, so only {visible} are visible "
                 "(set WK_TOKEN, WK_TOKEN in ./.env, or --token with --webknossos-url)"
             )
         try:

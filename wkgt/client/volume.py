@@ -11,7 +11,7 @@ import attrs
 
 from ..errors import InvalidInput, NotFound
 from ..planner.plan import Box
-from .annotations import download_annotation
+from .annotations import PUBLIC_ANNOTATIONS, download_annotation
 from .facts import LayerFacts
 from .local import read_local_dataset
 from .sdk import webknossos
@@ -53,7 +53,8 @@ def download_painted(session: Session, annotation_id: str) -> PaintedAnnotation:
     try:
         annotation = download_annotation(session, annotation_id, f"downloading annotation {annotation_id} with its volume data")
     except NotFound:
-        raise NotFound(f"no annotation {annotation_id} on {session.config.url} (or not readable with this token)") from None
+        missing = NotFound(f"no annotation {annotation_id} on {session.config.url} (or not readable with this token)")
+        raise session.not_found_or_refused(missing, visible=PUBLIC_ANNOTATIONS) from None
     return _painted(annotation, annotation_id)
 
 
