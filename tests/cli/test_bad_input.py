@@ -54,6 +54,7 @@ CASES: dict[str, Case] = {
     "bbox far negative": Case([*PLAN[:-1], "-99999999999,0,0,10,10,10"], 2, "out of range"),
     "bbox end beyond 32 bits": Case([*PLAN[:-1], f"{2**31 - 10},0,0,100,100,100"], 2, "out of range"),
     "bbox zero size": Case([*PLAN[:-1], "0,0,0,0,10,10"], 2, "size must be positive"),
+    "bbox smaller than a box": Case([*PLAN[:-1], "64,32,0,10,10,10"], 2, "does not fit in the region 10×10×10 at 64,32,0"),
     "bbox fractional": Case([*PLAN[:-1], "0,0,0,1.5,10,10"], 2, "integers"),
     "roi 2^40": Case([*PLAN, "--roi", f"0,0,0,{2**40},1,1"], 2, "out of range"),
     "roi outside": Case([*PLAN, "--roi", "0,0,0,9000,10,10"], 2, "not inside"),
