@@ -37,7 +37,8 @@ def test_datasets_lists_what_the_token_reads_with_voxel_size_layers_and_mag(lab,
     aniso = by_name["aniso_4x4x35"]
     assert aniso["voxel_size_nm"] == [4.0, 4.0, 35.0] and aniso["mag"] == "2-2-1"
     assert [(layer["name"], layer["category"], layer["dtype"]) for layer in aniso["layers"]] == [("color", "color", "uint8")]
-    assert by_name["segmentation_only"]["mag"] is None and "no color layer" in by_name["segmentation_only"]["problem"]
+    problem = by_name["segmentation_only"]["problem"]  # `datasets` has no --layer: the hint names the commands that do
+    assert by_name["segmentation_only"]["mag"] is None and "no color layer" in problem and "create-boxes and info take --layer" in problem
     assert by_name["l4_sample"]["url"] == f"{lab.url}/datasets/l4_sample-66e1c3a2b7f0d94e1a2b1001/view"
     assert run(cli(lab, "datasets", "--organization", ORG)) == 0
     table = capsys.readouterr()

@@ -236,6 +236,9 @@ class DatasetsResult:
 
 
 def _neuron_mag(facts: DatasetFacts) -> tuple[MagChoice | None, str | None]:
+    if not any(layer.category == "color" for layer in facts.layers):
+        names = ", ".join(f"{layer.name} ({layer.category})" for layer in facts.layers) or "none"
+        return None, f"no color layer to pick a mag for (layers: {names}); create-boxes and info take --layer LAYER"
     try:
         layer = facts.layer()
         mags, _ = trainable_mags(layer.mags, ground_truth_layer(facts.layers))
