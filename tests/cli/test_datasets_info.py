@@ -82,3 +82,11 @@ def test_datasets_of_an_organization_nobody_lists_is_not_found_and_names_those_t
     assert code == 3 and f"organizations: partner_lab, {ORG}" in err
     code, listing, _ = run_json(capsys, cli(lab, "datasets", "--organization", ORG, "--tag", "no-such-tag", "--json"))
     assert code == 0 and listing["count"] == 0  # a known organization without matches is an empty list
+
+
+def test_a_dataset_of_another_organization_is_not_in_your_root_folder(lab, capsys):
+    """Each organization has its own root folder (the sandbox's partner_lab dataset was filed in sandbox_lab's)."""
+    code, listing, _ = run_json(capsys, cli(lab, "datasets", "--folder", ORG, "--json"))
+    assert code == 0 and listing["datasets"] and {d["organization"] for d in listing["datasets"]} == {ORG}
+    code, listing, _ = run_json(capsys, cli(lab, "datasets", "--organization", "partner_lab", "--json"))
+    assert code == 0 and [d["folder"] for d in listing["datasets"]] == [{"id": "66e1c3a2b7f0d94e1a2bf002", "path": None}]  # not a folder of yours
