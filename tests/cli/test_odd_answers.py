@@ -1,6 +1,7 @@
-"""A server (or a proxy in front of it: a login or maintenance page) that answers HTML where
-WEBKNOSSOS answers JSON, a zip or voxels: every command ends with one line, exit 5, never a
-traceback or exit 70, and the token appears nowhere."""
+"""Answers a client does not expect: a server (or a proxy in front of it: a login or maintenance
+page) that answers HTML where WEBKNOSSOS answers JSON, a zip or voxels (one line, exit 5, never a
+traceback or exit 70), and a datastore that refuses the token midway through a read (exit 4).
+The token appears nowhere."""
 
 from __future__ import annotations
 
@@ -55,3 +56,18 @@ def test_an_html_page_instead_of_an_answer_is_one_line_and_exit_5(sandbox, capsy
     assert (code, len(lines)) == (5, 1), err
     assert lines[0].startswith("wkgt: error: ") and "unexpected" not in lines[0], lines[0]
     assert sandbox.token not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("status", [401, 403])
+@pytest.mark.parametrize(
+    "argv",
+    [["--dataset", "partial_tissue", "--dry-run"], ["--dataset", "l4_sample", "--strategy", "diverse", "--no-tissue-check", "--dry-run"]],
+    ids=["tissue check", "strategy"],
+)
+def test_a_datastore_refusing_chunks_is_exit_4_in_one_line_without_its_body(sandbox, capsys, status, argv):
+    sandbox.faults.add(r"/data/.*/\d+(\.\d+)+$", status=status)
+    code, _, err = run_json(capsys, ["create-boxes", *argv, *server(sandbox)])
+    lines = err.strip().splitlines()
+    assert (code, len(lines)) == (4, 1), err
+    assert f"the datastore refused access (HTTP {status})" in lines[0], lines[0]
+    assert "http_response_body" not in err and "Sandbox fault injection" not in err and sandbox.token not in err
