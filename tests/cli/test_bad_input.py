@@ -151,6 +151,9 @@ CASES: dict[str, Case] = {
         ["create-boxes", "--dataset", "l4_sample", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9", "--no-tissue-check"], 4, "refused access", requests=True
     ),
     "no such dataset": Case(["create-boxes", "--dataset", "no_such_dataset", *CREATE[3:]], 3, "no dataset named", requests=True),
+    "server URL with an API path": Case(
+        ["create-boxes", "--dataset", "l4_sample", "--webknossos-url", "{url}/api/v12", "--token", "{token}", "--dry-run"], 5, "give the server's root URL, e.g. http://127.0.0.1:", requests=True
+    ),
     "no such layer": Case([*CREATE, "--layer", "nope"], 3, "no layer 'nope'", requests=True),
     "mag not available": Case([*CREATE, "--mag", "32-32-8"], 2, "not available", requests=True),
     "datasets of an unknown organization": Case(["datasets", *SERVER, "--organization", "sandbox_labb"], 3, "did you mean 'sandbox_lab'", requests=True),
