@@ -9,7 +9,16 @@ from wkgt.cli import run
 
 from ..helpers import create_boxes_argv, run_json
 
-COMMANDS = ["plan", "create-boxes", "check", "sandbox", "demo"]
+def _commands() -> list[str]:
+    """Every command the CLI has (new ones are checked too, without editing this list)."""
+    import typer
+
+    from wkgt.cli import app
+
+    return sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+COMMANDS = _commands()
 PLAN = ["plan", "--voxel-size", "11.24,11.24,30", "--mags", "1,2-2-1,4-4-1", "--bbox", "0,0,0,4096,4096,1024"]
 
 

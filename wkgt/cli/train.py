@@ -21,7 +21,7 @@ STYLE = {"error": "red", "warning": "yellow"}
 
 
 def main(
-    name: Annotated[str, typer.Option(metavar="MODEL", help="Name of the new AI model (unique in your organization).")],
+    name: Annotated[str, typer.Option(metavar="MODEL", help="Name of the new AI model (unique in your organization).", show_default=False)],
     annotation: Annotated[
         Optional[list[str]],
         typer.Option(metavar="ID|URL", help="An annotation of the run (repeatable).", rich_help_panel=SOURCES, show_default=False),
