@@ -112,6 +112,8 @@ CASES: dict[str, Case] = {
     "experience malformed": Case([*CREATE, "--as-tasks", "--project", "p", "--task-type", "t", "--experience", "x"], 2, "--experience"),
     "output on a server dataset": Case([*CREATE, "--output", "x.zip"], 2, "--output is for local datasets"),
     # -- create-boxes: where the dataset and server are ------------------------------------------
+    "dataset path missing": Case(["create-boxes", "--dataset", "./no_such_folder", "--output", "b.zip"], 2, "no such folder: ./no_such_folder"),
+    "dataset path not a dataset": Case(["create-boxes", "--dataset", ".", "--output", "b.zip"], 2, ". is not a WEBKNOSSOS dataset folder"),
     "dataset empty": Case(["create-boxes", "--dataset", " ", *SERVER], 2, "--dataset is empty"),
     "dataset URL broken IPv6": Case(["create-boxes", "--dataset", "http://[::1:/datasets/x", "--dry-run"], 2, "not a WEBKNOSSOS dataset URL"),
     "dataset URL bad port": Case(["create-boxes", "--dataset", "http://h:99999/datasets/a-66e1c3a2b7f0d94e1a2b1001/view"], 2, "not a WEBKNOSSOS dataset URL"),
