@@ -19,3 +19,20 @@ def run_json(capsys: Any, argv: list[str]) -> tuple[int, dict[str, Any] | None, 
     code = run(argv)
     captured = capsys.readouterr()
     return code, (json.loads(captured.out) if captured.out.strip() else None), captured.err
+
+
+def run_to_full_disk(capsys: Any, argv: list[str]) -> tuple[int, str]:
+    """Exit code and stderr of one CLI run whose stdout is ``/dev/full`` (``--json > /dev/full``)."""
+    import contextlib
+    import sys
+
+    original = sys.stdout
+    full = open("/dev/full", "w")  # noqa: SIM115 - closed below, where the unwritable rest is dropped
+    sys.stdout = full
+    try:
+        code = run(argv)
+    finally:
+        sys.stdout = original
+        with contextlib.suppress(OSError):
+            full.close()
+    return code, capsys.readouterr().err

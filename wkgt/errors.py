@@ -43,3 +43,7 @@ class Busy(WkgtError):
     """Another wkgt run for the same job holds the lock."""
 
     exit_code = 7
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while writing: ``str(err)`` says what may exist on the server (exit 130)."""

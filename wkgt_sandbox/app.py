@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.responses import RedirectResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -100,6 +100,8 @@ class Instrumentation:
             if fault.redirect_to is not None:
                 location = fault.redirect_to.rstrip("/") + path + (f"?{query}" if query else "")
                 await RedirectResponse(location, status_code=307)(scope, receive, logging_send)
+            elif fault.html is not None:
+                await HTMLResponse(fault.html, status_code=fault.status or 200)(scope, receive, logging_send)
             elif fault.status is not None:
                 await error(fault.status, f"Sandbox fault injection: status {fault.status}")(
                     scope, receive, logging_send

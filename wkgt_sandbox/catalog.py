@@ -184,7 +184,10 @@ def load_catalog(path: str | Path | None = None) -> list[CatalogDataset]:
         text = resources.files(__package__).joinpath("default_catalog.json").read_text(encoding="utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
-    entries = json.loads(text)
+    try:
+        entries = json.loads(text)
+    except ValueError as err:
+        raise ValueError(f"the catalog {path or 'default_catalog.json'} is not JSON ({err})") from None
     if not isinstance(entries, list):
         raise ValueError("a sandbox catalog must be a JSON list of dataset objects")
     return [dataset_from_json(e) for e in entries]

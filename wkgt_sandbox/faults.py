@@ -25,6 +25,8 @@ class FaultRule:
     skip: int = 0
     """How many matching requests pass untouched before the rule applies (e.g. fail only the second upload)."""
     hits: int = 0
+    html: str | None = None
+    """Answer with this HTML page (`status`, default 200) instead: a proxy's login or maintenance page."""
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method.upper() == method) and re.search(self.path_regex, path) is not None
@@ -39,6 +41,7 @@ class Fault:
     drop: bool = False
     after: bool = False
     redirect_to: str | None = None
+    html: str | None = None
 
 
 class Faults:
@@ -59,11 +62,13 @@ class Faults:
         after: bool = False,
         redirect_to: str | None = None,
         skip: int = 0,
+        html: str | None = None,
     ) -> FaultRule:
         """Add a rule; latency is added before the request is handled (or the drop / forced
         status / redirect), or with ``after=True`` once it was handled, before the answer goes out.
-        The first ``skip`` matching requests pass untouched."""
-        rule = FaultRule(path_regex, method, latency, status, drop, times, after=after, redirect_to=redirect_to, skip=skip)
+        The first ``skip`` matching requests pass untouched; ``html`` answers that page instead
+        (with ``status``, default 200), as a proxy in front of a server may."""
+        rule = FaultRule(path_regex, method, latency, status, drop, times, after=after, redirect_to=redirect_to, skip=skip, html=html)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -78,7 +83,7 @@ class Faults:
 
     def take(self, method: str, path: str) -> Fault:
         """Consume one use of every matching rule and return their combined fault."""
-        latency, status, drop, after, redirect_to = 0.0, None, False, False, None
+        latency, status, drop, after, redirect_to, html = 0.0, None, False, False, None, None
         with self._lock:
             for rule in self._rules:
                 if not rule.matches(method, path):
@@ -91,5 +96,6 @@ class Faults:
                 drop = drop or rule.drop
                 after = after or rule.after
                 redirect_to = rule.redirect_to or redirect_to
+                html = rule.html if rule.html is not None else html
             self._rules = [r for r in self._rules if r.times is None or r.hits < r.skip + r.times]
-        return Fault(latency, status, drop, after, redirect_to)
+        return Fault(latency, status, drop, after, redirect_to, html)

@@ -54,6 +54,7 @@ CASES: dict[str, Case] = {
     "bbox far negative": Case([*PLAN[:-1], "-99999999999,0,0,10,10,10"], 2, "out of range"),
     "bbox end beyond 32 bits": Case([*PLAN[:-1], f"{2**31 - 10},0,0,100,100,100"], 2, "out of range"),
     "bbox zero size": Case([*PLAN[:-1], "0,0,0,0,10,10"], 2, "size must be positive"),
+    "bbox smaller than a box": Case([*PLAN[:-1], "64,32,0,10,10,10"], 2, "does not fit in the region 10×10×10 at 64,32,0"),
     "bbox fractional": Case([*PLAN[:-1], "0,0,0,1.5,10,10"], 2, "integers"),
     "roi 2^40": Case([*PLAN, "--roi", f"0,0,0,{2**40},1,1"], 2, "out of range"),
     "roi outside": Case([*PLAN, "--roi", "0,0,0,9000,10,10"], 2, "not inside"),
@@ -83,6 +84,9 @@ CASES: dict[str, Case] = {
     "save into a missing folder": Case([*PLAN, "--save", "missing/plan.json"], 2, "No such file or directory"),
     "preview into a missing folder": Case([*PLAN, "--preview", "missing/plan.png"], 2, "No such file or directory"),
     "sandbox port 99999": Case(["sandbox", "--port", "99999"], 2, "not in the range"),
+    "sandbox port in use": Case(["sandbox", "--port", "{port}"], 2, "is in use (choose another, or --port 0"),
+    "sandbox catalog not JSON": Case(["sandbox", "--port", "0", "--catalog", ".env"], 2, "the catalog .env is not JSON", dotenv=b"not json"),
+    "sandbox catalog missing": Case(["sandbox", "--port", "0", "--catalog", "missing.json"], 2, "missing.json"),
     # -- create-boxes: options -------------------------------------------------------------------
     "timeout inf": Case([*CREATE, "--dry-run", "--timeout", "inf"], 2, "--timeout must be"),
     "timeout nan": Case([*CREATE, "--dry-run", "--timeout", "nan"], 2, "--timeout must be"),
@@ -108,6 +112,8 @@ CASES: dict[str, Case] = {
     "experience malformed": Case([*CREATE, "--as-tasks", "--project", "p", "--task-type", "t", "--experience", "x"], 2, "--experience"),
     "output on a server dataset": Case([*CREATE, "--output", "x.zip"], 2, "--output is for local datasets"),
     # -- create-boxes: where the dataset and server are ------------------------------------------
+    "dataset path missing": Case(["create-boxes", "--dataset", "./no_such_folder", "--output", "b.zip"], 2, "no such folder: ./no_such_folder"),
+    "dataset path not a dataset": Case(["create-boxes", "--dataset", ".", "--output", "b.zip"], 2, ". is not a WEBKNOSSOS dataset folder"),
     "dataset empty": Case(["create-boxes", "--dataset", " ", *SERVER], 2, "--dataset is empty"),
     "dataset URL broken IPv6": Case(["create-boxes", "--dataset", "http://[::1:/datasets/x", "--dry-run"], 2, "not a WEBKNOSSOS dataset URL"),
     "dataset URL bad port": Case(["create-boxes", "--dataset", "http://h:99999/datasets/a-66e1c3a2b7f0d94e1a2b1001/view"], 2, "not a WEBKNOSSOS dataset URL"),
@@ -147,9 +153,26 @@ CASES: dict[str, Case] = {
         ["create-boxes", "--dataset", "l4_sample", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9", "--no-tissue-check"], 4, "refused access", requests=True
     ),
     "no such dataset": Case(["create-boxes", "--dataset", "no_such_dataset", *CREATE[3:]], 3, "no dataset named", requests=True),
+    "server URL with an API path": Case(
+        ["create-boxes", "--dataset", "l4_sample", "--webknossos-url", "{url}/api/v12", "--token", "{token}", "--dry-run"], 5, "give the server's root URL, e.g. http://127.0.0.1:", requests=True
+    ),
     "no such layer": Case([*CREATE, "--layer", "nope"], 3, "no layer 'nope'", requests=True),
     "mag not available": Case([*CREATE, "--mag", "32-32-8"], 2, "not available", requests=True),
-    "no such annotation": Case([*CHECK, "--annotation", "66e1c3a2b7f0d94e1a2b0000"], 3, "no annotation", requests=True),
+    "datasets of an unknown organization": Case(["datasets", *SERVER, "--organization", "sandbox_labb"], 3, "did you mean 'sandbox_lab'", requests=True),
+    "plan file not JSON": Case([*CREATE, "--plan", ".env"], 2, "--plan .env: not a wkgt plan: not JSON", dotenv=b"WK_URL=http://127.0.0.1:9\n"),
+    "plan file a list": Case([*CREATE, "--plan", ".env"], 2, "expected a JSON object as --save writes, got a list", dotenv=b"[]"),
+    "plan file missing": Case([*CREATE, "--plan", "missing.json"], 2, "--plan missing.json: cannot read it"),
+    "no such annotation": Case([*CHECK, "--annotation", "66e1c3a2b7f0d94e1a2b0000"], 3, "the token is valid (user", requests=True),
+    "annotation with a refused token": Case(
+        ["check", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9", "--annotation", "66e1c3a2b7f0d94e1a2b0000"], 4, "the server refused the token", requests=True
+    ),
+    "annotation without a token": Case(["check", "--webknossos-url", "{url}", "--annotation", "66e1c3a2b7f0d94e1a2b0000"], 4, "no token was given", requests=True),
+    "undo with a refused token": Case(
+        ["undo", "66e1c3a2b7f0d94e1a2b0000", "--dry-run", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9"], 4, "the server refused the token", requests=True
+    ),
+    "evaluate with a refused token": Case(
+        ["evaluate", "--annotation", "66e1c3a2b7f0d94e1a2b0000", "--segmentation", "s", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9"], 4, "the server refused the token", requests=True
+    ),
 }
 
 
@@ -166,7 +189,8 @@ def sandbox(module_sandbox: Sandbox) -> Sandbox:
 
 
 def fill(text: str, sandbox: Sandbox) -> str:
-    return text.replace("{url}", sandbox.url).replace("{token}", sandbox.token).replace("{long}", LONG)
+    port = sandbox.url.rsplit(":", 1)[1]
+    return text.replace("{url}", sandbox.url).replace("{token}", sandbox.token).replace("{long}", LONG).replace("{port}", port)
 
 
 def test_the_table_is_large_enough():

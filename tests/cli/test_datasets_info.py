@@ -37,7 +37,8 @@ def test_datasets_lists_what_the_token_reads_with_voxel_size_layers_and_mag(lab,
     aniso = by_name["aniso_4x4x35"]
     assert aniso["voxel_size_nm"] == [4.0, 4.0, 35.0] and aniso["mag"] == "2-2-1"
     assert [(layer["name"], layer["category"], layer["dtype"]) for layer in aniso["layers"]] == [("color", "color", "uint8")]
-    assert by_name["segmentation_only"]["mag"] is None and "no color layer" in by_name["segmentation_only"]["problem"]
+    problem = by_name["segmentation_only"]["problem"]  # `datasets` has no --layer: the hint names the commands that do
+    assert by_name["segmentation_only"]["mag"] is None and "no color layer" in problem and "create-boxes and info take --layer" in problem
     assert by_name["l4_sample"]["url"] == f"{lab.url}/datasets/l4_sample-66e1c3a2b7f0d94e1a2b1001/view"
     assert run(cli(lab, "datasets", "--organization", ORG)) == 0
     table = capsys.readouterr()
@@ -72,3 +73,20 @@ def test_info_shows_layers_and_why_this_mag_for_each_rule_set(lab, capsys):
 def test_info_on_a_misspelt_name_suggests_the_close_one(lab, capsys):
     code, _, err = run_json(capsys, cli(lab, "info", "--dataset", "l4_sampel"))
     assert code == 3 and "did you mean 'l4_sample'?" in err and err.count("\n") == 1
+
+
+def test_datasets_of_an_organization_nobody_lists_is_not_found_and_names_those_there(lab, capsys):
+    code, _, err = run_json(capsys, cli(lab, "datasets", "--organization", ORG + "x", "--json"))
+    assert code == 3 and f"did you mean {ORG!r}" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_json(capsys, cli(lab, "datasets", "--organization", "nope"))
+    assert code == 3 and f"organizations: partner_lab, {ORG}" in err
+    code, listing, _ = run_json(capsys, cli(lab, "datasets", "--organization", ORG, "--tag", "no-such-tag", "--json"))
+    assert code == 0 and listing["count"] == 0  # a known organization without matches is an empty list
+
+
+def test_a_dataset_of_another_organization_is_not_in_your_root_folder(lab, capsys):
+    """Each organization has its own root folder (the sandbox's partner_lab dataset was filed in sandbox_lab's)."""
+    code, listing, _ = run_json(capsys, cli(lab, "datasets", "--folder", ORG, "--json"))
+    assert code == 0 and listing["datasets"] and {d["organization"] for d in listing["datasets"]} == {ORG}
+    code, listing, _ = run_json(capsys, cli(lab, "datasets", "--organization", "partner_lab", "--json"))
+    assert code == 0 and [d["folder"] for d in listing["datasets"]] == [{"id": "66e1c3a2b7f0d94e1a2bf002", "path": None}]  # not a folder of yours

@@ -9,7 +9,16 @@ from wkgt.cli import run
 
 from ..helpers import create_boxes_argv, run_json
 
-COMMANDS = ["plan", "create-boxes", "check", "sandbox", "demo"]
+def _commands() -> list[str]:
+    """Every command the CLI has (new ones are checked too, without editing this list)."""
+    import typer
+
+    from wkgt.cli import app
+
+    return sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+COMMANDS = _commands()
 PLAN = ["plan", "--voxel-size", "11.24,11.24,30", "--mags", "1,2-2-1,4-4-1", "--bbox", "0,0,0,4096,4096,1024"]
 
 
@@ -53,6 +62,7 @@ def test_output_to_a_pipe_is_not_wrapped(capsys, monkeypatch):
     (mag_line,) = [line for line in out.splitlines() if line.startswith("mag ")]
     assert mag_line.rstrip().endswith("neurons gain nothing from voxels finer than 8 nm; rules: guide)")
     assert max(len(line) for line in out.splitlines()) > 100
+    assert [line for line in out.splitlines() if line.endswith(" ")] == []  # no padding to the longest line
     monkeypatch.setenv("COLUMNS", "70")  # a width asked for is kept
     assert run(PLAN) == 0
     assert max(len(line.rstrip()) for line in capsys.readouterr().out.splitlines()) <= 70

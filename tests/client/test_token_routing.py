@@ -235,3 +235,14 @@ def test_resolution_in_python(sandbox, monkeypatch, tmp_path):
     assert resolve_server(sandbox.url, sandbox.token).token == sandbox.token
     Path(tmp_path / ".env").write_text(f"WK_URL={sandbox.url}\nWK_TOKEN=dotenv-token\n")
     assert resolve_server(sandbox.url).token == "dotenv-token"  # the .env pair names this server
+
+
+def test_a_dotenv_that_is_not_a_file_stops_instead_of_falling_back_to_webknossos_org(capsys, monkeypatch, tmp_path):
+    """A folder named .env would be skipped silently, and the run would go to webknossos.org."""
+    monkeypatch.delenv("WK_URL", raising=False)
+    monkeypatch.delenv("WK_TOKEN", raising=False)
+    (tmp_path / ".env").mkdir()
+    code, _, err = create(capsys)
+    assert code == 2
+    assert_one_line(err, ".env is not a file")
+    assert "webknossos.org" not in err

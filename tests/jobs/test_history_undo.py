@@ -262,3 +262,24 @@ def test_a_failed_archive_is_a_refusal_of_its_own_exit_6_and_undo_again_goes_on(
     again = undo_job(UndoJob(first.run_key), connection=connection)
     assert again.exit_code == 0 and [i.id for i in again.archive] == [first.annotation.id]
     assert [i.id for i in again.already_archived] == [copy.annotation.id]
+
+
+def test_undo_whose_result_cannot_be_printed_says_what_it_changed(sandbox, capsys, monkeypatch):
+    """``wkgt undo --yes --json > /dev/full``: the annotation is archived all the same; exit 6 and
+    one line saying so (not exit 2 "cannot write the output", as if nothing had happened)."""
+    import contextlib
+
+    from wkgt.cli import run
+
+    first = make(sandbox, ANNOTATION_JOB)
+    full = open("/dev/full", "w")  # noqa: SIM115 - closed below, where the unwritable rest is dropped
+    monkeypatch.setattr(sys, "stdout", full)
+    code = run(["undo", first.run_key, "--yes", "--json", *server_args(sandbox, "manager")])
+    monkeypatch.undo()
+    with contextlib.suppress(OSError):
+        full.close()
+    err = capsys.readouterr().err
+    assert code == 6, err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"wkgt: error: undo of run {first.run_key}: archived 1 annotation, but printing the result failed"), line
+    assert state_of(sandbox, first.annotation.id) == "Finished"

@@ -13,7 +13,7 @@ import sys
 import click
 import typer
 
-from ..errors import WkgtError
+from ..errors import Interrupted, WkgtError
 from . import check, create_boxes, datasets, demo, evaluate, history, info, plan, sandbox, train, undo
 from .options import optional_value
 
@@ -86,8 +86,8 @@ def run(argv: list[str] | None = None) -> int:
         else:
             _fail(str(err.strerror or err))
         return 2
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        _fail("interrupted")
+    except (click.exceptions.Abort, KeyboardInterrupt) as err:
+        _fail(f"interrupted {err}" if isinstance(err, Interrupted) else "interrupted")
         return INTERRUPTED
     except Exception as err:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("WKGT_DEBUG"):

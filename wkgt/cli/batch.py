@@ -38,7 +38,18 @@ def run_batch_command(
     selection = DatasetSelection(tuple(names) + listed, folder, tags, job.organization)
     budget = parse_size(memory_budget) if memory_budget is not None else None
     result = run_batch(BatchJob(selection, job, same_mag, budget), connection=connection)
-    report_batch(result, as_json=as_json)
+    try:
+        report_batch(result, as_json=as_json)
+    except OSError as err:  # e.g. --json > /dev/full: what was created exists, say so
+        created = result.counts().get("created", 0)
+        if not created:
+            raise
+        from ..errors import WriteError
+
+        raise WriteError(
+            f"{created} of {len(result.outcomes)} dataset(s) got a new annotation or tasks, but printing the report failed "
+            f"({err.strerror or err}); a rerun of the same batch reports them as existing"
+        ) from None
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 

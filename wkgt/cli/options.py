@@ -107,6 +107,8 @@ def load_reviewed_plan(path: Path | None) -> object:
         raise InvalidInput(f"--plan {path}: not a wkgt plan (not UTF-8 text)") from None
     except InvalidInput as err:
         raise InvalidInput(f"--plan {path}: {err}") from None
+    except OSError as err:
+        raise InvalidInput(f"--plan {path}: cannot read it ({err.strerror or err})") from None
 
 
 @dataclass(frozen=True)

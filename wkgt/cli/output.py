@@ -33,6 +33,14 @@ class OutputConsole(Console):
     def size(self, new_size: tuple[int, int]) -> None:
         Console.size.fset(self, new_size)  # type: ignore[attr-defined]
 
+    def _render_buffer(self, buffer: Any) -> str:
+        """Lines without the padding that fills table cells to the column's width, in a pipe or
+        file (logs and diffs), where no one sees it and every line would be as long as the longest."""
+        text = super()._render_buffer(buffer)
+        if self.is_terminal:
+            return text
+        return "\n".join(line.rstrip(" ") for line in text.split("\n"))
+
 
 stdout = OutputConsole(soft_wrap=False)
 stderr = OutputConsole(stderr=True, soft_wrap=False)

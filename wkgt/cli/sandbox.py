@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -36,3 +37,8 @@ def main(
         serve(host=host, port=port, catalog=catalog, recordings=recordings, separate_datastore=separate_datastore)
     except (ValueError, KeyError, TypeError) as err:  # a catalog or recordings it cannot read
         raise InvalidInput(f"cannot start the sandbox: {err}") from None
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise InvalidInput(f"cannot start the sandbox: port {port} on {host} is in use (choose another, or --port 0 for a free one)") from None
+        where = f": {err.filename}" if err.filename else ""
+        raise InvalidInput(f"cannot start the sandbox: {err.strerror or err}{where}") from None

@@ -21,7 +21,7 @@ STYLE = {"error": "red", "warning": "yellow"}
 
 
 def main(
-    name: Annotated[str, typer.Option(metavar="MODEL", help="Name of the new AI model (unique in your organization).")],
+    name: Annotated[str, typer.Option(metavar="MODEL", help="Name of the new AI model (unique in your organization).", show_default=False)],
     annotation: Annotated[
         Optional[list[str]],
         typer.Option(metavar="ID|URL", help="An annotation of the run (repeatable).", rich_help_panel=SOURCES, show_default=False),
@@ -78,7 +78,18 @@ def main(
         dry_run,
     )
     result = train(job, connection=Connection(webknossos_url, token, timeout))
-    report(result, as_json=json)
+    try:
+        report(result, as_json=json)
+    except OSError as err:  # e.g. --json > /dev/full: the training was started all the same, say so
+        if result.status != "started":
+            raise
+        from ..errors import WriteError
+
+        job_id = (result.job or {}).get("id")
+        raise WriteError(
+            f"training started (job {job_id}), but printing the result failed ({err.strerror or err}); "
+            "a rerun of the same command reports it as existing"
+        ) from None
     if not result.ok:
         raise typer.Exit(1)
 

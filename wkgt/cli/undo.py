@@ -52,10 +52,18 @@ def main(
         return typer.confirm(question, default=False, err=json)
 
     result = undo(UndoJob(target, dry_run), connection=Connection(webknossos_url, token, timeout), confirm=None if yes else ask)
-    if json:
-        print_json(result.to_dict())
-    else:
-        print_report(stdout, result)
+    try:
+        if json:
+            print_json(result.to_dict())
+        else:
+            print_report(stdout, result)
+    except OSError as err:  # e.g. --json > /dev/full: the server was changed, say so
+        if result.status != "done" or not (result.archive or result.delete):
+            raise
+        raise WriteError(
+            f"undo of run {result.run_key}: {_verbs(result, 'archived', 'deleted')}, but printing the result failed "
+            f"({err.strerror or err}); `wkgt history` shows the run's state"
+        ) from None
     for refusal in result.refused:
         stderr.print(f"[yellow]not undone:[/] {escape(refusal.line())}", highlight=False, soft_wrap=True)
     for note in result.notes:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 import warnings
+import zipfile
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+from xml.etree.ElementTree import ParseError
 from urllib.parse import urlsplit
 
 import attrs
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, ServerError
 from ..planner.plan import Box
 from .dataset_ref import without_credentials
 from .sdk import webknossos
@@ -134,16 +136,37 @@ def _quietly(call: Callable[[], T]) -> T:
         return call()
 
 
+PUBLIC_ANNOTATIONS = "annotations shared with anyone who has the link"
+"""What a request without a token may read of annotations (for the not-found message)."""
+
+UNREADABLE_DOWNLOAD = (AssertionError, zipfile.BadZipFile, ParseError, UnicodeDecodeError, ValueError, KeyError)
+"""What the SDK's ``Annotation.download`` raises on an answer that is no annotation file (an HTML
+page answers without a ``.zip``/``.nml`` file name: an assertion; a broken zip or NML: the others)."""
+
+
+def download_annotation(session: Session, annotation_id: str, what: str, **options: Any) -> Any:
+    """``Annotation.download`` once per attempt (retried like every read); an answer that is no
+    annotation file is a :class:`ServerError`, as any unreadable answer."""
+    wk = webknossos()
+
+    def call() -> Any:
+        try:
+            return _quietly(lambda: wk.Annotation.download(annotation_id, retry_count=0, **options))
+        except UNREADABLE_DOWNLOAD:
+            raise ServerError(
+                f"{what}: {session.config.url} gave an answer wkgt cannot read (no annotation file); is it a WEBKNOSSOS server?"
+            ) from None
+
+    return session.read(what, call)
+
+
 def read_annotation(session: Session, annotation_id: str) -> AnnotationBoxes:
     """Download an annotation without volume data (one request) and keep its boxes."""
-    wk = webknossos()
     try:
-        annotation = session.read(
-            f"reading annotation {annotation_id}",
-            lambda: _quietly(lambda: wk.Annotation.download(annotation_id, skip_volume_data=True, retry_count=0)),
-        )
+        annotation = download_annotation(session, annotation_id, f"reading annotation {annotation_id}", skip_volume_data=True)
     except NotFound:
-        raise NotFound(f"no annotation {annotation_id} on {session.config.url} (or not readable with this token)") from None
+        missing = NotFound(f"no annotation {annotation_id} on {session.config.url} (or not readable with this token)")
+        raise session.not_found_or_refused(missing, visible=PUBLIC_ANNOTATIONS) from None
     user_boxes = tuple(_box(b, f"box {i}") for i, b in enumerate(annotation.user_bounding_boxes, start=1))
     task_box = _box(annotation.task_bounding_box, "task bounding box") if annotation.task_bounding_box else None
     return AnnotationBoxes(

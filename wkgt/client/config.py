@@ -154,6 +154,8 @@ def _sources(url: str | None, token: str | None, target: str | None) -> tuple[st
     )
     sources = [command_line, environment]
     path = Path.cwd() / ".env"
+    if path.exists() and not path.is_file():  # a folder (or a pipe) would be skipped silently, or block
+        raise InvalidInput(f"{path} is not a file: wkgt reads WK_URL and WK_TOKEN from a .env file in the working directory")
     if path.is_file():
         values = read_dotenv(path)
         remember_secret(values.get("WK_TOKEN"))

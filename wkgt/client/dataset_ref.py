@@ -55,6 +55,8 @@ def parse_dataset_ref(text: str, organization: str | None = None) -> DatasetRef:
         return DatasetRef(id=text)
     path = Path(text).expanduser()
     if is_path(text):
+        if not path.exists():
+            raise InvalidInput(f"no such folder: {text} (a path names a local dataset; a server dataset is named without ./ or /)")
         if not is_dataset_folder(path):
             raise InvalidInput(f"{text} is not a WEBKNOSSOS dataset folder (no datasource-properties.json)")
         return DatasetRef(local_path=path.resolve())

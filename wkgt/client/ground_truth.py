@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import AuthError, InvalidInput, NotFound
+from ..errors import AuthError, InvalidInput, NotFound, ServerError
 from ..planner.ground_truth import GroundTruthLayer, MagRestrictions, fallback_layer, ground_truth_layer
 from ..planner.placement import Region
 from .annotations import AnnotationBoxes
@@ -37,7 +37,14 @@ def _get_json(session: Session, url: str, what: str) -> Any:
     """One GET on the configured server (retried like every read), the token in its header."""
     headers = {"X-Auth-Token": session.config.token} if session.config.token else {}
     timeout = session.config.timeout_s
-    return session.read(what, lambda: _checked(httpx.get(url, headers=headers, timeout=timeout))).json()
+    response = session.read(what, lambda: _checked(httpx.get(url, headers=headers, timeout=timeout)))
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ServerError(f"{what}: {session.config.url} gave an answer wkgt cannot read (no JSON object); is it a WEBKNOSSOS server?")
+    return data
 
 
 def annotation_info(session: Session, annotation_id: str) -> dict[str, Any]:
@@ -82,8 +89,12 @@ def read_ground_truth(
     )
     if store and tracing and _same_origin(store, session.config.url):
         try:
-            source = _get_json(session, f"{store}/tracings/volume/zarr/{tracing}/zarrSource", f"reading volume layer {chosen!r}")
-            return _from_tracing_store(source, chosen)
+            what = f"reading volume layer {chosen!r}"
+            source = _get_json(session, f"{store}/tracings/volume/zarr/{tracing}/zarrSource", what)
+            try:
+                return _from_tracing_store(source, chosen)
+            except (KeyError, TypeError, ValueError):
+                raise ServerError(f"{what}: {store} gave an answer wkgt cannot read (no mags); is it a WEBKNOSSOS tracing store?") from None
         except NotFound:
             pass  # a tracing store without the zarr view: the rule gives the same
     fallbacks = dict(zip(boxes.volume_layers, boxes.volume_fallbacks))

@@ -261,9 +261,20 @@ def local_reader(path: Path | str, layer: LayerFacts, mag: Vec3 | None = None) -
     return LocalReader(str(path), layer.name, tuple(mag or coarsest_mag(layer.mags)))  # type: ignore[arg-type]
 
 
+def read_error(what: str, err: BaseException) -> WkgtError:
+    """One line for a failed image read (tensorstore, timeouts, executors): a datastore that
+    refuses the token (HTTP 401/403) is exit 4, anything else exit 5; never the response body
+    or tensorstore's spec (which holds the headers)."""
+    status = _http_status(err)
+    if status in (401, 403):
+        return AuthError(f"{what}: the datastore refused access (HTTP {status}): the token is missing, wrong or expired, or may not read the dataset")
+    return ServerError(f"{what} failed: {_first_line(err)}")
+
+
 def _first_line(err: BaseException) -> str:
     """The error's first line, without tensorstore's echo of its spec (which holds the headers)."""
     text = re.sub(r"\s*\[tensorstore_spec=.*", "", str(err), flags=re.S)
+    text = re.sub(r"\s*\[http_response_body=.*?\](?=\s*(\[|$))", "", text, flags=re.S)
     lines = [line.strip() for line in text.splitlines() if any(c.isalnum() for c in line)]
     return (lines[0] if lines else type(err).__name__)[:300]
 

@@ -118,12 +118,12 @@ class Session:
                 "checking the server version", lambda: _checked(httpx.get(url, timeout=self.config.timeout_s))
             )
         except (NotFound, AuthError):
-            raise ServerError(f"{self.config.url} is not a WEBKNOSSOS server (GET /api/buildinfo failed)") from None
+            raise ServerError(f"{self.config.url} is not a WEBKNOSSOS server (GET /api/buildinfo failed){self._root_hint()}") from None
         try:
             versioning = response.json()["httpApiVersioning"]
             newest, oldest = int(versioning["currentApiVersion"]), int(versioning["oldestSupportedApiVersion"])
         except (ValueError, KeyError, TypeError):
-            raise ServerError(f"{self.config.url} is not a WEBKNOSSOS server (no API version in /api/buildinfo)") from None
+            raise ServerError(f"{self.config.url} is not a WEBKNOSSOS server (no API version in /api/buildinfo){self._root_hint()}") from None
         shared = set(range(oldest, newest + 1)) & set(LIBRARY_SUPPORTED_API_VERSIONS)
         if not shared:
             supported = sorted(LIBRARY_SUPPORTED_API_VERSIONS)
@@ -133,6 +133,16 @@ class Session:
             )
         self.api_version = max(shared)
         return self.api_version
+
+    def _root_hint(self) -> str:
+        """WEBKNOSSOS serves at the root of its host: a URL with a path (a pasted API or page
+        URL) is the likely cause."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.config.url)
+        if parts.path.strip("/"):
+            return f"; give the server's root URL, e.g. {parts.scheme}://{parts.netloc}"
+        return ""
 
     def api(self) -> Any:
         from webknossos.client.context import _get_api_client
@@ -177,13 +187,13 @@ class Session:
                 raise
             raise self.not_found_or_refused(err) from None
 
-    def not_found_or_refused(self, err: NotFound) -> WkgtError:
-        """A lookup found nothing, perhaps because of the token: without one, only public datasets
-        are visible (exit 4); with one, ``GET /user`` (1 request) tells a refused token (exit 4)
+    def not_found_or_refused(self, err: NotFound, visible: str = "public datasets") -> WkgtError:
+        """A lookup found nothing, perhaps because of the token: without one, only ``visible``
+        things are (exit 4); with one, ``GET /user`` (1 request) tells a refused token (exit 4)
         from a valid one (exit 3, naming the token's user)."""
         if not self.config.token:
             return AuthError(
-                f"{err}: no token was given, so only public datasets are visible "
+                f"{err}: no token was given, so only {visible} are visible "
                 "(set WK_TOKEN, WK_TOKEN in ./.env, or --token with --webknossos-url)"
             )
         try:

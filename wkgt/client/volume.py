@@ -11,6 +11,7 @@ import attrs
 
 from ..errors import InvalidInput, NotFound
 from ..planner.plan import Box
+from .annotations import PUBLIC_ANNOTATIONS, download_annotation
 from .facts import LayerFacts
 from .local import read_local_dataset
 from .sdk import webknossos
@@ -49,17 +50,11 @@ def _painted(annotation: Any, annotation_id: str | None) -> PaintedAnnotation:
 
 def download_painted(session: Session, annotation_id: str) -> PaintedAnnotation:
     """Download an annotation with its volume data (one request; ``Annotation.download``)."""
-    wk = webknossos()
-
-    def call() -> Any:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return wk.Annotation.download(annotation_id, retry_count=0)
-
     try:
-        annotation = session.read(f"downloading annotation {annotation_id} with its volume data", call)
+        annotation = download_annotation(session, annotation_id, f"downloading annotation {annotation_id} with its volume data")
     except NotFound:
-        raise NotFound(f"no annotation {annotation_id} on {session.config.url} (or not readable with this token)") from None
+        missing = NotFound(f"no annotation {annotation_id} on {session.config.url} (or not readable with this token)")
+        raise session.not_found_or_refused(missing, visible=PUBLIC_ANNOTATIONS) from None
     return _painted(annotation, annotation_id)
 
 

@@ -23,7 +23,7 @@ from ..client.dataset_ref import DatasetRef, local_folder_hint
 from ..client.ground_truth import organization_warning
 from ..client.imagery import local_reader, remote_reader
 from ..client.rounds import gather_avoided
-from ..errors import InvalidInput, NotFound
+from ..errors import Interrupted, InvalidInput, NotFound
 from ..planner import Plan, PlanOptions
 from ..planner.reviewed import ReviewedPlan
 from ..planner.avoid import DEFAULT_GAP_NM, check_gap_nm, gap_voxels
@@ -344,7 +344,10 @@ def _write_annotation(
         made = upload(session, annotation, upload_id)
     if write.force_new:
         return _Written("created", made)
-    outcome = reconcile(session, key, made)
+    try:
+        outcome = reconcile(session, key, made)
+    except KeyboardInterrupt:
+        raise Interrupted(f"after the upload: the annotation {made.url} exists; rerun the same command to check it is the only one") from None
     status: Status = "created" if outcome.survivor.id == made.id else "exists"
     return _Written(status, outcome.survivor, outcome.archived, outcome.warnings)
 

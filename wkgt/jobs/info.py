@@ -236,6 +236,9 @@ class DatasetsResult:
 
 
 def _neuron_mag(facts: DatasetFacts) -> tuple[MagChoice | None, str | None]:
+    if not any(layer.category == "color" for layer in facts.layers):
+        names = ", ".join(f"{layer.name} ({layer.category})" for layer in facts.layers) or "none"
+        return None, f"no color layer to pick a mag for (layers: {names}); create-boxes and info take --layer LAYER"
     try:
         layer = facts.layer()
         mags, _ = trainable_mags(layer.mags, ground_truth_layer(facts.layers))
@@ -244,11 +247,26 @@ def _neuron_mag(facts: DatasetFacts) -> tuple[MagChoice | None, str | None]:
         return None, str(err)
 
 
+def _check_organization(session: Session, organization: str) -> None:
+    """An organization none of the readable datasets belongs to is NotFound, naming those that
+    are there (a typo in ``--organization`` would otherwise list nothing, silently; 1 request)."""
+    import difflib
+
+    known = sorted({e.organization for e in list_datasets(session) if e.organization})
+    if organization in known:
+        return
+    close = difflib.get_close_matches(organization, known, n=2, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else f"organizations: {', '.join(known) or 'none'}"
+    raise NotFound(f"no dataset of organization {organization!r} readable with this token on {session.config.url}; {hint}")
+
+
 def list_datasets_job(job: DatasetsJob = DatasetsJob(), *, connection: Connection | None = None) -> DatasetsResult:
     """The readable datasets matching ``job``, each read once (``READERS`` at a time)."""
     session = _session(connection)
     chosen = resolve_folder(session, job.folder) if job.folder is not None else None
     entries = list_datasets(session, organization=job.organization, folder_id=chosen.id if chosen else None, tags=job.tags)
+    if not entries and job.organization is not None:
+        _check_organization(session, job.organization)
     try:
         paths = {f.id: f for f in folders(session)} if entries and session.config.token else {}
     except WkgtError:

@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 
 from ..client.facts import DatasetFacts, LayerFacts
-from ..errors import InvalidInput, ServerError, WkgtError
+from ..errors import InvalidInput, WkgtError
 from ..planner.check import check_boxes
 from ..planner.ground_truth import GroundTruthLayer
 from ..planner.mag_choice import finest_first
@@ -80,7 +80,7 @@ def score_tissue(
     """Score ``mag`` over ``region`` (on the chosen executor): the map and the bytes read from
     storage (response bodies, file reads; the decoded size for in-memory readers). Reading
     errors become one line."""
-    from ..client.imagery import bytes_transferred
+    from ..client.imagery import bytes_transferred, read_error
 
     box_voxels = [b / m for b, m in zip(box_size_mag1, mag)] if box_size_mag1 is not None else None
     counted = bool(getattr(reader, "counts_storage_bytes", False))
@@ -101,9 +101,7 @@ def score_tissue(
     except WkgtError:
         raise
     except Exception as err:  # noqa: BLE001 - tensorstore, timeouts and executor failures of many kinds
-        lines = [line.strip() for line in str(err).splitlines() if any(c.isalnum() for c in line)]
-        first = lines[0] if lines else type(err).__name__
-        raise ServerError(f"reading mag {format_mag(mag)} for the tissue check failed: {first[:300]}") from None
+        raise read_error(f"reading mag {format_mag(mag)} for the tissue check", err) from None
     return tissue, (bytes_transferred() - before if counted else tissue.bytes_read)
 
 

@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 
 from ..client.facts import DatasetFacts, LayerFacts
-from ..errors import ServerError, WkgtError
+from ..errors import WkgtError
 from ..planner.plan import PlanOptions
 from ..planner.strategy_placer import LayerSource, strategy_placer
 from ..planner.strategy import Placer
@@ -33,9 +33,9 @@ class _GridRead:
         except WkgtError:
             raise
         except Exception as err:  # noqa: BLE001 - SDK and tensorstore failures of many kinds
-            lines = [line.strip() for line in str(err).splitlines() if any(c.isalnum() for c in line)]
-            first = lines[0] if lines else type(err).__name__
-            raise ServerError(f"reading mag {format_mag(mag)} of layer {self.layer.name} for the strategy failed: {first[:300]}") from None
+            from ..client.imagery import read_error
+
+            raise read_error(f"reading mag {format_mag(mag)} of layer {self.layer.name} for the strategy", err) from None
 
 
 def layer_sources(facts: DatasetFacts, open_reader: OpenReader) -> dict[str, LayerSource]:

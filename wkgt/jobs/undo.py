@@ -21,7 +21,7 @@ from typing import Any, Literal
 import attrs
 
 from ..client import Connection, Session
-from ..client.annotations import AnnotationRefText, find_run_key, parse_annotation_ref
+from ..client.annotations import PUBLIC_ANNOTATIONS, AnnotationRefText, find_run_key, parse_annotation_ref
 from ..client.config import normalize_url
 from ..client.history import WkgtTask, readable_projects, wkgt_annotations, wkgt_tasks
 from ..errors import AuthError, InvalidInput, NotFound, WkgtError
@@ -223,7 +223,8 @@ def _plan_annotation(session: Session, target: str, ref: AnnotationRefText) -> U
     try:
         info = session.read(f"reading annotation {ref.id}", lambda: session.api().annotation_info(annotation_id=ref.id))
     except NotFound:
-        raise NotFound(f"no annotation {ref.id} on {server} (or not readable with this token)") from None
+        missing = NotFound(f"no annotation {ref.id} on {server} (or not readable with this token)")
+        raise session.not_found_or_refused(missing, visible=PUBLIC_ANNOTATIONS) from None
     key = find_run_key(info.description)
     item = _annotation_item(server, ref.id, info.name)
     if key is None:

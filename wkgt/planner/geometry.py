@@ -58,7 +58,7 @@ def aligned_corner_range(region: Region, box_size_mag1: Vec3, mag: Vec3) -> tupl
     if np.any(last < first):
         raise InvalidInput(
             f"a box of {format_vec(box_size_mag1)} mag-1 voxels (mag-aligned) does not fit "
-            f"in the region {format_vec(region.size)} at {format_vec(region.topleft)}"
+            f"in the region {format_vec(region.size)} at {format_vec(region.topleft, ',')}"
         )
     return first, last
 

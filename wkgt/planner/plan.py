@@ -311,10 +311,28 @@ class Plan:
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
+        """A plan from its JSON; anything else is InvalidInput naming what is wrong (not JSON,
+        not an object, the first missing or malformed fields by their JSON path)."""
         try:
-            return cls.from_dict(json.loads(text))
-        except (ValueError, cattrs.BaseValidationError, KeyError, TypeError) as err:
+            data = json.loads(text)
+        except ValueError as err:
+            raise InvalidInput(f"not a wkgt plan: not JSON ({err})") from None
+        if not isinstance(data, dict):
+            raise InvalidInput(f"not a wkgt plan: expected a JSON object as --save writes, got {_json_kind(data)}")
+        try:
+            return cls.from_dict(data)
+        except cattrs.BaseValidationError as err:
+            problems = cattrs.transform_error(err)
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise InvalidInput(f"not a wkgt plan: {'; '.join(problems[:3])}{more}") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise InvalidInput(f"not a wkgt plan: {err}") from None
+
+
+def _json_kind(value: object) -> str:
+    """How JSON names a value's type (for messages)."""
+    kinds = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _make_converter() -> cattrs.Converter:

@@ -26,7 +26,7 @@ from ..client.tasks import (
     resolve_task_type,
     team_members,
 )
-from ..errors import AuthError, InvalidInput, NotFound, WkgtError, WriteError
+from ..errors import AuthError, Interrupted, InvalidInput, NotFound, WkgtError, WriteError
 from ..planner.plan import Box, Plan
 from ..planner.vectors import Vec3, format_mag, parse_mag
 from .upload import job_lock
@@ -327,11 +327,17 @@ def create_tasks(
         batches = [missing[i : i + target.batch_limit] for i in range(0, len(missing), target.batch_limit)]
         made: dict[str, str] = {}
         warnings: list[str] = []
-        for number, batch in enumerate(batches, start=1):
-            new_ids, answer_warnings = _post(session, target, batch, run_key, existing, number, len(batches), len(plan.boxes))
-            made.update(new_ids)
-            warnings += answer_warnings
-        kept, deleted, reconcile_warnings = reconcile_tasks(session, target, plan)
+        try:
+            for number, batch in enumerate(batches, start=1):
+                new_ids, answer_warnings = _post(session, target, batch, run_key, existing, number, len(batches), len(plan.boxes))
+                made.update(new_ids)
+                warnings += answer_warnings
+            kept, deleted, reconcile_warnings = reconcile_tasks(session, target, plan)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"while creating tasks ({len(made)} of {len(missing)} confirmed): some may exist; rerun the same command, "
+                "it creates only the missing ones"
+            ) from None
         final = {**ids, **made, **kept}
         new = {name for name, task_id in made.items() if final.get(name) == task_id}
         status: TaskStatus = "created" if new else "exists"

@@ -16,7 +16,7 @@ import filelock
 
 from ..client.annotations import JobRun, find_upload, own_runs
 from ..client.session import NoAnswer, Session
-from ..errors import AuthError, Busy, WkgtError, WriteError
+from ..errors import AuthError, Busy, Interrupted, WkgtError, WriteError
 
 DEFAULT_LOCK_TIMEOUT_S = 600.0
 
@@ -71,6 +71,11 @@ def upload(session: Session, annotation: Any, upload_id: str) -> AnnotationRef:
     session.config.require_token()
     try:
         url = session.translate("uploading the annotation", annotation.upload)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "during the upload: the server may have created the annotation; rerun the same command, "
+            "it reports the annotation as exists or creates it"
+        ) from None
     except AuthError:
         raise
     except WkgtError as err:

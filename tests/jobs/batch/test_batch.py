@@ -180,3 +180,13 @@ def test_a_datasets_memory_estimate_is_the_mag_its_tissue_check_reads(sandbox):
     small = attrs.evolve(job, tissue=TissueOptions(budget_bytes=128 << 20))
     assert tissue_memory(result.dataset, small) <= (128 << 20) + WORK_BYTES
     assert tissue_memory(result.dataset, attrs.evolve(job, tissue=TissueOptions(check=False))) == 0
+
+
+def test_a_batch_whose_report_cannot_be_printed_says_what_it_created(sandbox, capsys):
+    from tests.helpers import run_to_full_disk
+
+    code, err = run_to_full_disk(capsys, argv(sandbox, "--dataset", "l4_sample", "--dataset", "iso_8nm"))
+    assert code == 6, err
+    (line,) = [line for line in err.strip().splitlines() if line.startswith("wkgt: error:")]
+    assert "2 of 2 dataset(s) got a new annotation or tasks, but printing the report failed" in line
+    assert len(sandbox.state.annotations) == 2

@@ -136,3 +136,30 @@ def test_output_files_are_checked_before_any_request(sandbox, capsys, tmp_path):
     code, _, err = run_json(capsys, cli(sandbox, "--dataset", "l4_sample", "--dry-run", "--preview", same, "--csv", same))
     assert code == 2 and "different files" in err
     assert sandbox.state.request_log == []
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"not json", "not JSON"),
+        (b"null", "expected a JSON object as --save writes, got null"),
+        (b"[1, 2]", "expected a JSON object as --save writes, got a list"),
+        (b"{}", "required field missing @ $.model"),
+        (b'{"mag": "1", "boxes": 5}', "required field missing @ $.voxel_size_nm"),
+        (b"\x89PNG\r\n", "not UTF-8 text"),
+        (None, "cannot read it (Is a directory)"),
+    ],
+    ids=["not JSON", "null", "a list", "empty object", "a few fields", "binary", "a directory"],
+)
+def test_a_broken_plan_file_is_one_line_naming_what_is_wrong(sandbox, capsys, tmp_path, content, needle):
+    plan_file = tmp_path / "plan.json"
+    if content is None:
+        plan_file.mkdir()
+    else:
+        plan_file.write_bytes(content)
+    code, _, err = run_json(capsys, cli(sandbox, "--dataset", "partial_tissue", "--plan", str(plan_file)))
+    lines = err.strip().splitlines()
+    assert (code, len(lines)) == (2, 1), err
+    assert lines[0].startswith(f"wkgt: error: --plan {plan_file}: ") and needle in lines[0], lines[0]
+    assert "NoneType" not in err and "sub-exceptions" not in err
+    assert sandbox.state.request_log == []

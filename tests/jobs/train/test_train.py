@@ -123,3 +123,15 @@ def test_dataset_takes_the_finished_task_annotations(sandbox, capsys):
     assert sorted(a["id"] for a in report["annotations"]) == sorted(taken[:3])  # the unfinished one waits
     assert all(a["source"].startswith("task ") for a in report["annotations"])
     assert posts(sandbox) == []
+
+
+def test_a_started_training_whose_result_cannot_be_printed_says_it_started(sandbox, capsys):
+    from tests.helpers import run_to_full_disk
+
+    a = upload_painted(sandbox, "gt one", box_row("a", 3200))
+    b = upload_painted(sandbox, "gt two", box_row("b", 3600))
+    code, err = run_to_full_disk(capsys, train(sandbox, "--annotation", a, "--annotation", b, "--name", "v1"))
+    [job] = sandbox.state.jobs.values()
+    assert code == 6, err
+    (line,) = [line for line in err.strip().splitlines() if line.startswith("wkgt: error:")]
+    assert f"training started (job {job['id']}), but printing the result failed" in line
