@@ -11,6 +11,20 @@ import pytest
 os.environ.setdefault("WEBKNOSSOS_SKIP_VERSION_CHECK", "True")
 os.environ.setdefault("WEBKNOSSOS_SHOWED_IMAGE_READER_IMPORT_WARNING", "True")
 
+
+def _stall_limits_of_the_default_timeout() -> None:
+    """tensorstore reads its curl stall limits once per process, and wkgt sets them from the first
+    run's ``--timeout`` (``client/imagery._stall_limit``). The tests share one process: without
+    this, a test with a 1 s timeout would leave every later image read a 1 s stall limit, and a
+    loaded CI machine would see retried chunks (and counts off by a retry)."""
+    from wkgt.client.config import DEFAULT_TIMEOUT_S
+    from wkgt.client.imagery import _stall_limit
+
+    _stall_limit(DEFAULT_TIMEOUT_S)
+
+
+_stall_limits_of_the_default_timeout()
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
