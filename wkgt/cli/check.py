@@ -30,7 +30,7 @@ def main(
             show_default=False,
         ),
     ],
-    layer: Annotated[Optional[str], typer.Option(help="Image layer to train on (default: first color layer).", show_default=False)] = None,
+    layer: Annotated[Optional[str], typer.Option(help="Image layer to train on (default: first color layer).", show_default=False, callback=o.non_empty)] = None,
     model: o.ModelOption = o.ModelKind.NEURONS,
     mag: o.MagOption = None,
     object_size: o.ObjectSizeOption = None,
@@ -43,7 +43,7 @@ def main(
     min_object_voxels: o.MinObjectVoxelsOption = None,
     ground_truth_layer: Annotated[
         Optional[str],
-        typer.Option(metavar="NAME", help="Volume layer holding the ground truth (default: the first).", show_default=False),
+        typer.Option(metavar="NAME", help="Volume layer holding the ground truth (default: the first).", show_default=False, callback=o.non_empty),
     ] = None,
     dataset: Annotated[
         Optional[str],

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
 
 def main(
-    organization: Annotated[Optional[str], typer.Option(metavar="ORG", help="Only this organization's datasets.", show_default=False)] = None,
-    folder: Annotated[Optional[str], typer.Option(metavar="NAME|PATH|ID", help="Only the datasets in this folder.", show_default=False)] = None,
-    tag: Annotated[Optional[list[str]], typer.Option(metavar="TAG", help="Only datasets carrying this tag (repeat: all of them).", show_default=False)] = None,
+    organization: Annotated[Optional[str], typer.Option(metavar="ORG", help="Only this organization's datasets.", show_default=False, callback=o.non_empty)] = None,
+    folder: Annotated[Optional[str], typer.Option(metavar="NAME|PATH|ID", help="Only the datasets in this folder.", show_default=False, callback=o.non_empty)] = None,
+    tag: Annotated[Optional[list[str]], typer.Option(metavar="TAG", help="Only datasets carrying this tag (repeat: all of them).", show_default=False, callback=o.non_empty)] = None,
     webknossos_url: o.WebknossosUrlOption = None,
     token: o.TokenOption = None,
     timeout: o.TimeoutOption = 60.0,

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 def main(
     annotation: Annotated[str, typer.Option(metavar="ID|URL|FILE.zip", help="The painted annotation (usually the evaluation set of --holdout).", show_default=False)],
-    segmentation: Annotated[str, typer.Option(metavar="LAYER", help="The dataset's segmentation layer to score.", show_default=False)],
-    volume_layer: Annotated[Optional[str], typer.Option(metavar="NAME", help="Volume layer with the ground truth (default: ground_truth, or the only one).", show_default=False)] = None,
+    segmentation: Annotated[str, typer.Option(metavar="LAYER", help="The dataset's segmentation layer to score.", show_default=False, callback=o.non_empty)],
+    volume_layer: Annotated[Optional[str], typer.Option(metavar="NAME", help="Volume layer with the ground truth (default: ground_truth, or the only one).", show_default=False, callback=o.non_empty)] = None,
     mag: Annotated[Optional[str], typer.Option(help="Compare at this mag (default: the finest both have).", show_default=False)] = None,
     dataset: Annotated[Optional[Path], typer.Option(metavar="PATH", help="Local dataset folder, for an annotation given as a file.", show_default=False)] = None,
     webknossos_url: o.WebknossosUrlOption = None,

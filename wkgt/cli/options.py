@@ -18,6 +18,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
+def non_empty(param: typer.CallbackParam, value: T) -> T:
+    """Option callback of names (layers, organizations, folders…): an empty or blank name is an
+    error, never the default."""
+    for text in value if isinstance(value, (list, tuple)) else [value]:
+        if isinstance(text, str) and not text.strip():
+            raise InvalidInput(f"{param.opts[0]} is empty")
+    return () if value is None and param.multiple else value  # type: ignore[return-value]  # typer converts () back to None
+
 PLANNING = "Planning options"
 OUTPUT = "Output options"
 SERVER = "Server options"
@@ -205,7 +214,10 @@ TokenOption = Annotated[
 ]
 OrganizationOption = Annotated[
     Optional[str],
-    typer.Option(metavar="ORG", help="Organization of a dataset given by name, when the name is ambiguous.", rich_help_panel=SERVER, show_default=False),
+    typer.Option(
+        metavar="ORG", help="Organization of a dataset given by name, when the name is ambiguous.", rich_help_panel=SERVER, show_default=False,
+        callback=non_empty,
+    ),
 ]
 TimeoutOption = Annotated[float, typer.Option(metavar="SECONDS", help="HTTP timeout per request.", rich_help_panel=SERVER)]
 

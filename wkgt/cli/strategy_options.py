@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from .options import non_empty
+
 if TYPE_CHECKING:
     from ..planner.plan import PlanOptions
 
@@ -27,15 +29,15 @@ StrataOption = Annotated[
 ]
 StrataLayerOption = Annotated[
     Optional[str],
-    typer.Option("--strata-layer", metavar="LAYER", help="diverse: strata are the ids of this segmentation/mask layer (e.g. cortical layers).", rich_help_panel=STRATEGY, show_default=False),
+    typer.Option("--strata-layer", metavar="LAYER", help="diverse: strata are the ids of this segmentation/mask layer (e.g. cortical layers).", rich_help_panel=STRATEGY, show_default=False, callback=non_empty),
 ]
 FocusOption = Annotated[
     Optional[str],
-    typer.Option("--focus", metavar="LAYER", help="focus: a probability layer (uncertainty) or a segmentation layer (signs of splits and mergers).", rich_help_panel=STRATEGY, show_default=False),
+    typer.Option("--focus", metavar="LAYER", help="focus: a probability layer (uncertainty) or a segmentation layer (signs of splits and mergers).", rich_help_panel=STRATEGY, show_default=False, callback=non_empty),
 ]
 CompareOption = Annotated[
     Optional[str],
-    typer.Option("--compare", metavar="LAYER", help="focus: a second segmentation; boxes go where it and --focus disagree.", rich_help_panel=STRATEGY, show_default=False),
+    typer.Option("--compare", metavar="LAYER", help="focus: a second segmentation; boxes go where it and --focus disagree.", rich_help_panel=STRATEGY, show_default=False, callback=non_empty),
 ]
 HoldoutOption = Annotated[
     int, typer.Option("--holdout", metavar="K", help="K extra boxes in a separate evaluation annotation (a fair test set).", rich_help_panel=STRATEGY)

@@ -21,7 +21,7 @@ STYLE = {"error": "red", "warning": "yellow"}
 
 
 def main(
-    name: Annotated[str, typer.Option(metavar="MODEL", help="Name of the new AI model (unique in your organization).", show_default=False)],
+    name: Annotated[str, typer.Option(metavar="MODEL", help="Name of the new AI model (unique in your organization).", show_default=False, callback=o.non_empty)],
     annotation: Annotated[
         Optional[list[str]],
         typer.Option(metavar="ID|URL", help="An annotation of the run (repeatable).", rich_help_panel=SOURCES, show_default=False),
@@ -34,12 +34,12 @@ def main(
         Optional[list[str]],
         typer.Option(metavar="DATASET", help="Every finished wkgt annotation and task annotation of this dataset (repeatable).", rich_help_panel=SOURCES, show_default=False),
     ] = None,
-    folder: Annotated[Optional[str], typer.Option(metavar="NAME|PATH|ID", help="... of every dataset in this folder.", rich_help_panel=SOURCES, show_default=False)] = None,
-    tag: Annotated[Optional[list[str]], typer.Option(metavar="TAG", help="... of every dataset carrying this tag.", rich_help_panel=SOURCES, show_default=False)] = None,
+    folder: Annotated[Optional[str], typer.Option(metavar="NAME|PATH|ID", help="... of every dataset in this folder.", rich_help_panel=SOURCES, show_default=False, callback=o.non_empty)] = None,
+    tag: Annotated[Optional[list[str]], typer.Option(metavar="TAG", help="... of every dataset carrying this tag.", rich_help_panel=SOURCES, show_default=False, callback=o.non_empty)] = None,
     model: o.ModelOption = o.ModelKind.NEURONS,
-    layer: Annotated[Optional[str], typer.Option(help="Image layer to train on (default: first color layer).", show_default=False)] = None,
+    layer: Annotated[Optional[str], typer.Option(help="Image layer to train on (default: first color layer).", show_default=False, callback=o.non_empty)] = None,
     ground_truth_layer: Annotated[
-        Optional[str], typer.Option(metavar="NAME", help="Volume layer holding the ground truth (default: the first).", show_default=False)
+        Optional[str], typer.Option(metavar="NAME", help="Volume layer holding the ground truth (default: the first).", show_default=False, callback=o.non_empty)
     ] = None,
     mag: o.MagOption = None,
     object_size: o.ObjectSizeOption = None,
