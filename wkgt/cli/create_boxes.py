@@ -150,6 +150,7 @@ def main(
         distribution=Distribution(jobs, distribution_strategy, o.parse_job_resources(job_resources)),
         reviewed=o.load_reviewed_plan(plan_file),
     ).validate()
+    print_warnings(stderr, job.distribution.warnings)
     connection = Connection(webknossos_url, token, timeout)
     names = list(dataset or [])
     if len(names) > 1 or datasets_from or folder is not None or tag or same_mag:

@@ -42,8 +42,19 @@ class Distribution:
         return self
 
     @property
+    def local(self) -> bool:
+        return self.strategy in ("multiprocessing", "sequential")
+
+    @property
     def local_and_single(self) -> bool:
-        return self.strategy in ("multiprocessing", "sequential") and self.jobs == 1
+        return self.local and self.jobs == 1
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What has no effect: cluster resources for jobs on this machine."""
+        if self.resources is not None and self.local:
+            return (f"--job-resources applies to slurm, kubernetes and dask only: ignored with --distribution-strategy {self.strategy}",)
+        return ()
 
 
 def handoff_folder(strategy: str) -> Path | None:

@@ -102,6 +102,17 @@ def test_bad_tissue_options_exit_2(shared_sandbox, capsys, args, needle):
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("strategy", ["multiprocessing", "sequential"])
+def test_job_resources_of_a_local_strategy_get_a_warning(shared_sandbox, capsys, strategy):
+    argv = create_boxes_argv(shared_sandbox, "partial_tissue", "--dry-run", "--json", "--no-tissue-check", "--count", "2", "--distribution-strategy", strategy)
+    code, _, err = run_json(capsys, argv)
+    assert code == 0 and "--job-resources" not in err, err
+    code, data, err = run_json(capsys, [*argv, "--job-resources", "mem=4G"])
+    assert code == 0 and data is not None, err
+    warned = [line for line in err.splitlines() if "--job-resources" in line]
+    assert warned == [f"warning: --job-resources applies to slurm, kubernetes and dask only: ignored with --distribution-strategy {strategy}"], err
+
+
 def test_a_smaller_budget_reads_a_coarser_mag(shared_sandbox, capsys):
     code, data, err = run_json(capsys, create_boxes_argv(shared_sandbox, "partial_tissue", "--dry-run", "--json", "--count", "6", "--tissue-budget", "128MiB"))
     assert code == 0, err
