@@ -47,3 +47,7 @@ class Busy(WkgtError):
 
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C while writing: ``str(err)`` says what may exist on the server (exit 130)."""
+
+
+class WkgtWarning(UserWarning):
+    """Something the user should know that does not stop the run; the CLI prints it as one line."""

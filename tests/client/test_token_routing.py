@@ -246,3 +246,16 @@ def test_a_dotenv_that_is_not_a_file_stops_instead_of_falling_back_to_webknossos
     assert code == 2
     assert_one_line(err, ".env is not a file")
     assert "webknossos.org" not in err
+
+
+def test_a_key_twice_in_dotenv_warns_with_its_lines_never_its_values(sandbox, other, capsys, tmp_path):
+    """The last WK_TOKEN counts (as python-dotenv reads it); one warning names the key and lines."""
+    (tmp_path / ".env").write_text(f"WK_URL={sandbox.url}\nWK_TOKEN=stale-Qx7Zp9\n# later\nWK_TOKEN={sandbox.token}\nOTHER=1\nOTHER=2\n")
+    code, data, err = create(capsys)
+    assert code == 0, err
+    assert tokens_received(sandbox) == {sandbox.token}
+    assert [line for line in err.splitlines() if ".env" in line] == [f"warning: WK_TOKEN is set twice in {tmp_path / '.env'} (lines 2, 4): the last one counts"]
+    assert sandbox.token not in err and "Qx7" not in err
+    (tmp_path / ".env").write_text(f"WK_URL={sandbox.url}\nWK_TOKEN={sandbox.token}\n")
+    code, data, err = create(capsys)
+    assert code == 0 and ".env" not in err and "twice" not in err, err

@@ -9,11 +9,14 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 import typer
 
-from ..errors import Interrupted, WkgtError
+from ..errors import Interrupted, WkgtError, WkgtWarning
 from . import check, create_boxes, datasets, demo, evaluate, history, info, plan, sandbox, train, undo
 from .options import optional_value
 
@@ -64,7 +67,8 @@ def run(argv: list[str] | None = None) -> int:
     characters escaped, bounded length.
     """
     try:
-        result = _invoke(optional_value(sys.argv[1:] if argv is None else list(argv)))
+        with _warnings_as_lines():
+            result = _invoke(optional_value(sys.argv[1:] if argv is None else list(argv)))
         return result if isinstance(result, int) else 0
     except WkgtError as err:
         _fail(str(err))
@@ -96,6 +100,25 @@ def run(argv: list[str] | None = None) -> int:
             sys.stderr.write(_redacted(traceback.format_exc()))
         _fail(f"unexpected {type(err).__name__}: {err} (a bug: please report it; WKGT_DEBUG=1 shows the traceback)")
         return INTERNAL_ERROR
+
+
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Each :class:`WkgtWarning` of this run once, as one ``warning:`` line on stderr."""
+    shown: set[str] = set()
+    original = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+        if not issubclass(category, WkgtWarning):
+            original(message, category, *args, **kwargs)  # type: ignore[arg-type]
+        elif str(message) not in shown:
+            shown.add(str(message))
+            sys.stderr.write(f"warning: {one_line(str(message))}\n")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", WkgtWarning)
+        warnings.showwarning = show
+        yield
 
 
 def _invoke(argv: list[str]) -> object:

@@ -14,18 +14,20 @@ from __future__ import annotations
 import io
 import math
 import os
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import attrs
 
-from ..errors import AuthError, InvalidInput
+from ..errors import AuthError, InvalidInput, WkgtWarning
 from .token import Token, check_token, redact, remember_secret
 
 DEFAULT_URL = "https://webknossos.org"
 DEFAULT_TIMEOUT_S = 60.0
 MAX_TIMEOUT_S = 86_400.0
 DEFAULT_PORTS = {"http": 80, "https": 443}
+DOTENV_KEYS = frozenset({"WK_URL", "WK_TOKEN"})
 
 
 @attrs.frozen
@@ -117,7 +119,8 @@ def check_timeout(timeout_s: float) -> float:
 
 def read_dotenv(path: Path) -> dict[str, str]:
     """The ``KEY=VALUE`` pairs of a ``.env`` file; a line that does not parse, or text that is not
-    UTF-8, stops with one line naming the file and line (never its contents)."""
+    UTF-8, stops with one line naming the file and line (never its contents). ``WK_URL`` or
+    ``WK_TOKEN`` set twice is a :class:`WkgtWarning` naming the key and lines (the last counts)."""
     from dotenv import dotenv_values
     from dotenv.parser import parse_stream
 
@@ -127,9 +130,16 @@ def read_dotenv(path: Path) -> dict[str, str]:
         raise InvalidInput(f"{path} is not UTF-8 text (saved as UTF-16?): save it as UTF-8 with KEY=VALUE lines") from None
     except OSError as err:
         raise InvalidInput(f"cannot read {path}: {err.strerror}") from None
+    lines: dict[str, list[int]] = {}
     for binding in parse_stream(io.StringIO(text)):
         if binding.error:
             raise InvalidInput(f"{path}, line {binding.original.line}: not a KEY=VALUE line (check quotes and spaces)")
+        if binding.key in DOTENV_KEYS:
+            lines.setdefault(binding.key, []).append(binding.original.line)
+    for key, numbers in lines.items():
+        if len(numbers) > 1:
+            times = "twice" if len(numbers) == 2 else f"{len(numbers)} times"
+            warnings.warn(WkgtWarning(f"{key} is set {times} in {path} (lines {', '.join(map(str, numbers))}): the last one counts"), stacklevel=2)
     values = dotenv_values(stream=io.StringIO(text))
     return {key: value for key, value in values.items() if value is not None}
 
