@@ -3,6 +3,9 @@
 Each organization has a root folder (named after the organization) that cannot be moved or deleted;
 folder names are unique among siblings (`folder.name.notUniqueInFolder`); a folder is deleted only
 when it holds no subfolders and no datasets (`FolderController.delete`). All routes need a user.
+A folder of another organization is readable (`GET /folders/{id}`) when it holds a dataset the user
+can read, or is an ancestor of one that does (`FolderDAO.rawAccessQ`, "breadcrumbs for dataset");
+every other route sees the user's own organization only.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .api import OBJECT_ID, secured, state_of
-from .auth import error
+from .api import OBJECT_ID, identity, secured, state_of
+from .auth import can_read_dataset, error
 from .state import SandboxState, new_object_id
 
 NOT_FOUND = "Folder could not be found."
@@ -61,18 +64,37 @@ def _with_parent(folder: dict[str, Any]) -> dict[str, Any]:
 
 
 def _organization(request: Request) -> str:
-    return str(state_of(request).current_user["organization"])
+    return str(identity(request)["organization"])
 
 
-def _folder(request: Request, folder_id: str) -> dict[str, Any] | Response:
+def _folder(request: Request, folder_id: str, *, read: bool = False) -> dict[str, Any] | Response:
+    """The folder of the user's organization (``read``: or above a dataset the user can read)."""
     state = state_of(request)
     root_folder(state, _organization(request))
     if not OBJECT_ID.match(folder_id):
         return error(400, f"The passed resource id “{folder_id}” is invalid")
     folder = state.folders.get(folder_id)
-    if folder is None or folder["organization"] != _organization(request):
-        return error(404, NOT_FOUND)
-    return folder
+    if folder is not None and folder["organization"] == _organization(request):
+        return folder
+    if read and _above_a_readable_dataset(state, identity(request), folder_id):
+        return state.folders[folder_id]
+    return error(404, NOT_FOUND)
+
+
+def _above_a_readable_dataset(state: SandboxState, user: Any, folder_id: str) -> bool:
+    """`FolderDAO.rawAccessQ`, breadcrumbs for a dataset: ``folder_id`` holds, or is an ancestor of
+    the folder holding, a dataset of another organization that ``user`` can read (e.g. a public one)."""
+    with state.lock:
+        for dataset in list(state.datasets.values()):
+            if dataset.organization == user["organization"] or not can_read_dataset(user, dataset):
+                continue
+            root_folder(state, dataset.organization)
+            folder = state.folders.get(dataset.json.get("folderId") or "")
+            while folder is not None:
+                if folder["id"] == folder_id:
+                    return True
+                folder = state.folders.get(folder["parent"] or "")
+    return False
 
 
 def _name_taken(state: SandboxState, name: str, parent: str, except_id: str = "") -> bool:
@@ -87,7 +109,7 @@ async def get_root(request: Request) -> Response:
 
 @secured
 async def get_folder(request: Request) -> Response:
-    found = _folder(request, request.path_params["folder_id"])
+    found = _folder(request, request.path_params["folder_id"], read=True)
     return found if isinstance(found, Response) else JSONResponse(_public(state_of(request), found))
 
 

@@ -89,4 +89,22 @@ def test_a_dataset_of_another_organization_is_not_in_your_root_folder(lab, capsy
     code, listing, _ = run_json(capsys, cli(lab, "datasets", "--folder", ORG, "--json"))
     assert code == 0 and listing["datasets"] and {d["organization"] for d in listing["datasets"]} == {ORG}
     code, listing, _ = run_json(capsys, cli(lab, "datasets", "--organization", "partner_lab", "--json"))
-    assert code == 0 and [d["folder"] for d in listing["datasets"]] == [{"id": "66e1c3a2b7f0d94e1a2bf002", "path": None}]  # not a folder of yours
+    folder = {"id": "66e1c3a2b7f0d94e1a2bf002", "path": None, "name": "partner_lab"}  # not a folder of yours, but its name is readable
+    assert code == 0 and [d["folder"] for d in listing["datasets"]] == [folder]
+    assert run(cli(lab, "datasets", "--organization", "partner_lab")) == 0
+    table = capsys.readouterr().out
+    assert "partner_lab (folder of partner_lab)" in table and folder["id"] not in table
+
+
+def test_a_folder_the_server_does_not_name_is_the_folder_of_its_organization(lab, capsys):
+    """Servers before breadcrumb access answer 404 for another organization's folder."""
+    import httpx
+
+    httpx.get(f"{lab.url}/api/v12/folders/root", headers={"X-Auth-Token": "wkgt-sandbox-token-outsider"}).raise_for_status()
+    partner = next(d for d in lab.state.datasets.values() if d.organization == "partner_lab")
+    partner.json["folderId"] = "66e1c3a2b7f0d94e1a2bf0ff"  # not a folder there is (as if the server kept it to itself)
+    code, listing, _ = run_json(capsys, cli(lab, "datasets", "--organization", "partner_lab", "--json"))
+    assert code == 0 and [d["folder"] for d in listing["datasets"]] == [{"id": "66e1c3a2b7f0d94e1a2bf0ff", "path": None, "name": None}]
+    assert run(cli(lab, "datasets", "--organization", "partner_lab")) == 0
+    table = capsys.readouterr().out
+    assert "(folder of partner_lab)" in table and "66e1c3a2b7f0d94e1a2bf0ff" not in table

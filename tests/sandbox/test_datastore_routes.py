@@ -141,6 +141,20 @@ def test_folders(sb: Sandbox) -> None:
         assert L4_ID in {d.dataset_id for d in root.get_datasets().values()}
 
 
+def test_a_folder_of_another_organization_is_readable_only_above_a_readable_dataset(sb: Sandbox) -> None:
+    """FolderDAO.rawAccessQ (breadcrumbs for a dataset): the folders holding a dataset you can read
+    (here partner_lab's public one) and their ancestors; no other folder of that organization."""
+    partner_root = "66e1c3a2b7f0d94e1a2bf002"  # partner_lab's public dataset lies there
+    mine, theirs = {"X-Auth-Token": sb.token}, {"X-Auth-Token": "wkgt-sandbox-token-outsider"}
+    empty = httpx.post(f"{sb.url}/api/v12/folders/create", params={"parentId": partner_root, "name": "empty"}, headers=theirs)
+    assert empty.status_code == 200
+    answer = httpx.get(f"{sb.url}/api/v12/folders/{partner_root}", headers=mine)
+    assert answer.status_code == 200 and answer.json()["name"] == "partner_lab"
+    assert httpx.get(f"{sb.url}/api/v12/folders/{empty.json()['id']}", headers=mine).status_code == 404
+    assert httpx.put(f"{sb.url}/api/v12/folders/{partner_root}", json={"name": "x", "allowedTeams": []}, headers=mine).status_code == 404
+    assert partner_root not in {f["id"] for f in httpx.get(f"{sb.url}/api/v12/folders/tree", headers=mine).json()}
+
+
 def test_dataset_settings(sb: Sandbox) -> None:
     with _context(sb):
         remote = wk.RemoteDataset.open(dataset_id=L4_ID)

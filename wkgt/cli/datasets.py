@@ -14,7 +14,7 @@ from . import options as o
 from .output import print_json, stdout
 
 if TYPE_CHECKING:
-    from ..jobs.info import DatasetsResult
+    from ..jobs.info import DatasetsResult, ListedDataset
 
 
 def main(
@@ -48,7 +48,7 @@ def print_datasets(console: Console, result: DatasetsResult) -> None:
         table.add_row(
             escape(entry.name),
             escape(entry.organization or ""),
-            escape(listed.folder.path if listed.folder else (entry.folder_id or "")),
+            escape(_folder(listed)),
             escape(", ".join(entry.tags)),
             f"{len(entry.color_layers)} color, {len(entry.segmentation_layers)} seg.",
             format_vec(facts.voxel_size_nm) if facts else "",
@@ -60,3 +60,13 @@ def print_datasets(console: Console, result: DatasetsResult) -> None:
     for listed in result.datasets:
         if listed.problem:
             console.print(f"[yellow]{escape(listed.entry.name)}:[/] {escape(listed.problem)}", highlight=False, soft_wrap=True)
+
+
+def _folder(listed: ListedDataset) -> str:
+    """Your folder's path; another organization's folder by its name, if the server gave it."""
+    if listed.folder is not None:
+        return listed.folder.path
+    if listed.entry.folder_id is None:
+        return ""
+    owner = f"(folder of {listed.entry.organization or 'another organization'})"
+    return f"{listed.folder_name} {owner}" if listed.folder_name else owner

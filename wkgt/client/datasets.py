@@ -4,7 +4,8 @@ WEBKNOSSOS lists datasets with ``GET /api/v{N}/datasets`` (``DatasetController.l
 ``isActive``, ``organizationId``, ``folderId``, ``searchQuery``, ...); from API v16 each entry is
 compact (``id, name, owningOrganization, folderId, tags, colorLayerNames, ...``, no voxel size).
 Tags are not a server filter: wkgt keeps the entries that carry every tag asked for. Folders
-are named by ``GET /api/v{N}/folders/tree`` (the token's organization only).
+are named by ``GET /api/v{N}/folders/tree`` (the token's organization only); another
+organization's folder by ``GET /api/v{N}/folders/{id}``, where the server allows it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from ..errors import NotFound
+from ..errors import NotFound, WkgtError
 from .dataset_ref import DatasetRef
 from .session import Session
 
@@ -98,6 +99,18 @@ def folders(session: Session) -> list[Folder]:
         return "/".join(reversed(parts))
 
     return [Folder(f.id, f.name, path(f)) for f in tree]
+
+
+def folder_name(session: Session, folder_id: str) -> str | None:
+    """The name of a folder outside the token's organization (``GET /api/folders/{id}``: newer
+    servers answer for a folder above a dataset you can read), or None when the server does not say."""
+    from webknossos.client.api_client.models import ApiFolder
+
+    _ready(session)
+    try:
+        return str(session.read("reading a folder", lambda: session.api()._get_json(f"/folders/{folder_id}", ApiFolder)).name)
+    except WkgtError:
+        return None
 
 
 def resolve_folder(session: Session, text: str) -> Folder:

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from ..client import Connection, DatasetFacts, LayerFacts, Session, parse_dataset_ref
-from ..client.datasets import DatasetEntry, Folder, folders, list_datasets, resolve_folder, with_suggestions
+from ..client.datasets import DatasetEntry, Folder, folder_name, folders, list_datasets, resolve_folder, with_suggestions
 from ..errors import InvalidInput, NotFound, WkgtError
 from ..planner.box_size import choose_box_size
 from ..planner.ground_truth import GroundTruthLayer, fallback_layer, ground_truth_layer, trainable_mags
@@ -201,6 +201,8 @@ class ListedDataset:
     facts: DatasetFacts | None
     mag: MagChoice | None = None
     problem: str | None = None
+    folder_name: str | None = None
+    """The folder's name when it is not one of yours (another organization's), if the server says."""
 
     def to_dict(self, server: str) -> dict[str, Any]:
         e, facts = self.entry, self.facts
@@ -208,7 +210,7 @@ class ListedDataset:
             "id": e.id,
             "name": e.name,
             "organization": e.organization,
-            "folder": {"id": e.folder_id, "path": self.folder.path if self.folder else None},
+            "folder": {"id": e.folder_id, "path": self.folder.path if self.folder else None, "name": self.folder.name if self.folder else self.folder_name},
             "tags": list(e.tags),
             "is_active": e.is_active,
             "voxel_size_nm": list(facts.voxel_size_nm) if facts else None,
@@ -272,14 +274,17 @@ def list_datasets_job(job: DatasetsJob = DatasetsJob(), *, connection: Connectio
     except WkgtError:
         paths = {}  # folders need a user; the list is still useful without their paths
 
+    others = {e.folder_id for e in entries if e.folder_id and e.folder_id not in paths and session.config.token}
+    names = {folder_id: folder_name(session, folder_id) for folder_id in sorted(others)}  # 1 request each
+
     def read(entry: DatasetEntry) -> ListedDataset:
-        folder = paths.get(entry.folder_id or "")
+        folder, name = paths.get(entry.folder_id or ""), names.get(entry.folder_id or "")
         try:
             facts = session.dataset(parse_dataset_ref(entry.id))
         except WkgtError as err:
-            return ListedDataset(entry, folder, None, problem=str(err))
+            return ListedDataset(entry, folder, None, problem=str(err), folder_name=name)
         mag, problem = _neuron_mag(facts)
-        return ListedDataset(entry, folder, facts, mag, problem)
+        return ListedDataset(entry, folder, facts, mag, problem, folder_name=name)
 
     with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="wkgt-datasets") as pool:
         listed = tuple(pool.map(read, entries))
