@@ -115,10 +115,10 @@ def test_create_boxes_preview_shows_tissue_outline_and_background(sandbox, tmp_p
     for i, box in enumerate(plan.boxes):
         a, b = lay.xy(box.topleft[0], box.topleft[1]), lay.xy(box.topleft[0] + box.size[0], box.topleft[1] + box.size[1])
         assert outline_share(image, a, b, box_rgb(i, len(plan.boxes))) >= 0.25
-    # the title (text in the band above the legend) and the legend's swatches of earlier boxes and tissue outline
+    # the title (text in the band above the legend) and the legend's swatch of the tissue outline (no earlier boxes here)
     assert np.all(image[4:30] == TEXT, axis=2).sum() > 150
     legend = image[lay.legend_top : lay.legend_top + 16]
-    assert np.all(legend == AVOIDED, axis=2).sum() >= 40 and np.all(legend == OUTLINE, axis=2).sum() >= 24
+    assert not has_swatch(legend, AVOIDED) and np.all(legend == OUTLINE, axis=2).sum() >= 24
 
 
 def test_contact_sheet_shows_a_slice_of_every_box_at_the_training_mag(sandbox, tmp_path, capsys):
@@ -193,6 +193,13 @@ def test_preview_must_be_png(tmp_path, capsys):
     assert code == 2 and "--preview" in err
 
 
+def has_swatch(band: np.ndarray, rgb: tuple[int, int, int]) -> bool:
+    """A legend swatch of colour ``rgb``: a square outline, i.e. a column of at least 12 such pixels
+    in a row (text, antialiased, has no such runs)."""
+    hits = np.all(band == rgb, axis=2)
+    return bool(any(hits[i : i + 12, :].all(axis=0).any() for i in range(hits.shape[0] - 11)))
+
+
 def test_render_preview_draws_avoided_boxes_grey(tmp_path):
     import attrs
 
@@ -208,6 +215,19 @@ def test_render_preview_draws_avoided_boxes_grey(tmp_path):
     image = pixels(out)
     a, b = lay.xy(400, 400), lay.xy(500, 500)
     assert outline_share(image, a, b, (150, 150, 150)) > 0.9
+    assert "earlier boxes" in lay.legend and has_swatch(image[lay.legend_top : lay.legend_top + 16], AVOIDED)
+
+
+def test_the_legend_names_earlier_boxes_only_when_some_are_drawn(tmp_path):
+    from wkgt.planner import PlanOptions
+    from wkgt.planner.placement import Region
+    from wkgt.planner.plan import make_plan
+
+    plan = make_plan(PlanOptions(count=4).request((10.0, 10.0, 25.0), ((1, 1, 1),), Region((0, 0, 0), (1000, 1000, 200))))
+    lay = render_preview(plan, tmp_path / "p.png")
+    legend = pixels(tmp_path / "p.png")[lay.legend_top : lay.legend_top + 16]
+    assert "earlier boxes" not in lay.legend and "tissue outline" in lay.legend
+    assert not has_swatch(legend, AVOIDED) and np.all(legend == OUTLINE, axis=2).sum() >= 24
 
 
 def test_strata_and_evaluation_boxes_are_labelled_coloured_and_explained(tmp_path):

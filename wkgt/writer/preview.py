@@ -1,7 +1,7 @@
 """A picture of a plan that explains itself (Pillow PNG).
 
 From top to bottom: a title (dataset, mag, boxes, seed, date) and a legend (new boxes, earlier
-boxes, tissue outline); the top (XY) and side (XZ) views in physical proportions, sharing one
+boxes when drawn, tissue outline); the top (XY) and side (XZ) views in physical proportions, sharing one
 horizontal scale, with axes in mag-1 voxels; a scale bar in µm; and, when the job can read image
 data, a contact sheet with one slice of every box at the training mag.
 
@@ -331,11 +331,14 @@ def _draw_title(
     for text, _ in items:
         draw.text((x, y), text, fill=TEXT, font=fonts.small)
         x += _text_width(draw, text, fonts.small) + 18
-    draw.rectangle([x, y + 2, x + 14, y + 14], outline=AVOIDED, width=1)
-    x += 20
-    text = "earlier boxes"
-    draw.text((x, y), text, fill=TEXT, font=fonts.small)
-    x += _text_width(draw, text, fonts.small) + 18
+    legend = ["new boxes (numbered as in the table)"]
+    if plan.avoided:  # only when the views draw some
+        draw.rectangle([x, y + 2, x + 14, y + 14], outline=AVOIDED, width=1)
+        x += 20
+        text = "earlier boxes"
+        draw.text((x, y), text, fill=TEXT, font=fonts.small)
+        x += _text_width(draw, text, fonts.small) + 18
+        legend.append(text)
     draw.line([x, y + 8, x + 16, y + 8], fill=OUTLINE, width=2)
     x += 22
     text = "tissue outline"
@@ -346,7 +349,7 @@ def _draw_title(
     else:
         note = "background: not read (no image)"
     draw.text((x, y), note + " · axes in mag-1 voxels", fill=MUTED, font=fonts.small)
-    legend = ["new boxes (numbered as in the table)", "earlier boxes", "tissue outline"]
+    legend.append("tissue outline")
     y, x = y + 15, LEFT + 40
     if any(box.stratum for box in plan.boxes + plan.holdout):
         text = "“12 s3”: box 12, stratum 3 (one colour per stratum)"
