@@ -36,3 +36,29 @@ def run_to_full_disk(capsys: Any, argv: list[str]) -> tuple[int, str]:
         with contextlib.suppress(OSError):
             full.close()
     return code, capsys.readouterr().err
+
+
+def interrupt_at(sandbox: Any, argv: list[str], path_end: str, count: int = 1) -> tuple[int, str]:
+    """Exit code and stderr of ``wkgt argv`` run as a process that gets a real SIGINT (Ctrl-C) once
+    the sandbox has logged ``count`` requests whose paths end in ``path_end`` (hold the last one's
+    answer with a fault)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wkgt", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a shell, also under a backgrounded pytest
+    )  # fmt: skip
+    try:
+        while sum(e.path.endswith(path_end) for e in sandbox.state.request_log) < count:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    return proc.returncode, err

@@ -283,3 +283,39 @@ def test_undo_whose_result_cannot_be_printed_says_what_it_changed(sandbox, capsy
     (line,) = err.strip().splitlines()
     assert line.startswith(f"wkgt: error: undo of run {first.run_key}: archived 1 annotation, but printing the result failed"), line
     assert state_of(sandbox, first.annotation.id) == "Finished"
+
+
+def test_ctrl_c_midway_through_undo_says_what_was_done_and_a_rerun_finishes(sandbox, capsys):
+    """A real SIGINT while the server holds back its answer to the second archive (done already):
+    exit 130, one line with what was archived and that a rerun finishes; the rerun finds all archived."""
+    from tests.helpers import interrupt_at
+
+    first = make(sandbox, ANNOTATION_JOB)
+    make(sandbox, CreateBoxesJob(plan=PlanOptions(count=5), tissue=TissueOptions(check=False), write=WriteOptions(force_new=True)))
+    sandbox.faults.add(r"/annotations/Explorational/\w+/finish$", method="PATCH", latency=30.0, after=True, skip=1, times=1)
+    argv = ["undo", first.run_key, "--yes", *server_args(sandbox, "manager")]
+    code, err = interrupt_at(sandbox, argv, "/finish", count=2)
+    assert code == 130
+    assert err.strip().splitlines() == [
+        f"wkgt: error: interrupted during the undo of {first.run_key}: 1 of 2 annotation(s) archived, 0 of 0 task(s) deleted, "
+        "and the request under way may have gone through too; rerun the same command to finish, it skips what is done "
+        "(wkgt history shows the run's state)"
+    ]
+    code, done, err = undo(sandbox, capsys, first.run_key, "--yes")
+    assert code == 0 and done["archived"] == [] and len(done["already_archived"]) == 2, err
+
+
+def test_ctrl_c_while_undo_reads_says_nothing_changed(sandbox, capsys, monkeypatch):
+    import wkgt.jobs.undo
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    first = make(sandbox, ANNOTATION_JOB)
+    sandbox.state.clear_log()
+    monkeypatch.setattr(wkgt.jobs.undo, "_plan_run", ctrl_c)
+    code, _, err = undo(sandbox, capsys, first.run_key, "--yes")
+    assert code == 130 and err.strip().splitlines() == [
+        "wkgt: error: interrupted before anything was archived or deleted: nothing changed on the server"
+    ]
+    assert writes(sandbox) == [] and state_of(sandbox, first.annotation.id) == "Active"

@@ -33,7 +33,7 @@ from ..client.ai_models import (
 from ..client.annotations import find_run_key, parse_annotation_ref
 from ..client.config import normalize_url
 from ..client.datasets import list_datasets, resolve_folder, with_suggestions
-from ..errors import AuthError, InvalidInput, NotFound, WkgtError
+from ..errors import AuthError, Interrupted, InvalidInput, NotFound, WkgtError
 from ..planner.check import WK_MIN_BOXES, Finding
 from ..planner.rules import rule_set
 from ..planner.same_mag import DatasetMags, MagOptions, SameMagChoice, same_mags
@@ -303,11 +303,14 @@ def train(job: TrainJob, *, connection: Connection | None = None) -> TrainResult
     if not job.dry_run:
         config.require_token()
     session = Session(config, connection.retry)
-    session.negotiate()
-    found = gather(session, job)
-    # as URLs on this server: the checks resolve the same server and token as this job
-    urls = [f"{config.url}/annotations/{a.id}" for a in found]
-    results, choice = check_run(urls, job, connection)
+    try:
+        session.negotiate()
+        found = gather(session, job)
+        # as URLs on this server: the checks resolve the same server and token as this job
+        urls = [f"{config.url}/annotations/{a.id}" for a in found]
+        results, choice = check_run(urls, job, connection)
+    except KeyboardInterrupt:
+        raise Interrupted("while checking the annotations, before the training was started: nothing changed on the server") from None
     findings = run_findings(results, job)
 
     def result(status: Status, request: TrainingRequest | None = None, model: dict[str, Any] | None = None) -> TrainResult:
@@ -319,10 +322,20 @@ def train(job: TrainJob, *, connection: Connection | None = None) -> TrainResult
     if job.dry_run:
         return result("dry-run", request, existing_model(session, request))
     with job_lock(_lock_key(config.url, job.name)):
-        existing = existing_model(session, request)
+        try:
+            existing = existing_model(session, request)
+        except KeyboardInterrupt:
+            raise Interrupted("before the training was started: nothing changed on the server") from None
         if existing is not None:
             return result("exists", request, _with_job_state(session, existing))
-        return result("started", request, start_training(session, request))
+        try:
+            model = start_training(session, request)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"while starting the training: the server may have started it (model {request.name!r}, see {config.url}/jobs); "
+                "rerun the same command, it reports the training as exists or starts it"
+            ) from None
+        return result("started", request, model)
 
 
 def _with_job_state(session: Session, model: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ..client import Connection, Session
 from ..client.annotations import PUBLIC_ANNOTATIONS, AnnotationRefText, find_run_key, parse_annotation_ref
 from ..client.config import normalize_url
 from ..client.history import WkgtTask, readable_projects, wkgt_annotations, wkgt_tasks
-from ..errors import AuthError, InvalidInput, NotFound, WkgtError
+from ..errors import AuthError, Interrupted, InvalidInput, NotFound, WkgtError
 from ..planner.vectors import format_vec
 from ..writer.tasks import delete_task
 from ..writer.upload import archive
@@ -149,8 +149,11 @@ def undo(job: UndoJob, *, connection: Connection | None = None, confirm: Confirm
     config = connection.resolve(target=ref.server if ref is not None else None)
     config.require_token()
     session = Session(config, connection.retry)
-    session.negotiate()
-    plan = _plan_run(session, key) if key is not None else _plan_annotation(session, job.target, ref)  # type: ignore[arg-type]
+    try:
+        session.negotiate()
+        plan = _plan_run(session, key) if key is not None else _plan_annotation(session, job.target, ref)  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        raise Interrupted("before anything was archived or deleted: nothing changed on the server") from None
     if job.dry_run:
         return plan
     if not plan.changes:
@@ -250,23 +253,30 @@ def _carry_out(session: Session, plan: UndoResult) -> UndoResult:
     deleted: list[Item] = []
     refused = list(plan.refused)
     notes = list(plan.notes)
-    for item in plan.archive:
-        try:
-            archive(session, item.id)
-        except WkgtError as err:
-            refused.append(_refusal(item, err))
-            continue
-        archived.append(item)
-    for item in plan.delete:
-        try:
-            existed = delete_task(session, item.id)
-        except WkgtError as err:
-            refused.append(_refusal(item, err))
-            continue
-        if existed:
-            deleted.append(item)
-        else:
-            notes.append(f"task {item.id} was deleted already")
+    try:
+        for item in plan.archive:
+            try:
+                archive(session, item.id)
+            except WkgtError as err:
+                refused.append(_refusal(item, err))
+                continue
+            archived.append(item)
+        for item in plan.delete:
+            try:
+                existed = delete_task(session, item.id)
+            except WkgtError as err:
+                refused.append(_refusal(item, err))
+                continue
+            if existed:
+                deleted.append(item)
+            else:
+                notes.append(f"task {item.id} was deleted already")
+    except KeyboardInterrupt:
+        done = f"{len(archived)} of {len(plan.archive)} annotation(s) archived, {len(deleted)} of {len(plan.delete)} task(s) deleted"
+        raise Interrupted(
+            f"during the undo of {plan.target}: {done}, and the request under way may have gone through too; "
+            "rerun the same command to finish, it skips what is done (wkgt history shows the run's state)"
+        ) from None
     return attrs.evolve(plan, status="done", archive=tuple(archived), delete=tuple(deleted), refused=tuple(refused), notes=tuple(notes))
 
 

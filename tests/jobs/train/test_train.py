@@ -135,3 +135,38 @@ def test_a_started_training_whose_result_cannot_be_printed_says_it_started(sandb
     assert code == 6, err
     (line,) = [line for line in err.strip().splitlines() if line.startswith("wkgt: error:")]
     assert f"training started (job {job['id']}), but printing the result failed" in line
+
+
+def test_ctrl_c_while_the_training_starts_says_it_may_have_started_and_a_rerun_reports_it(sandbox, capsys):
+    """A real SIGINT while the server holds back its answer to a training it has started: exit 130,
+    one line saying what may exist and where to look; the rerun reports that very job."""
+    from tests.helpers import interrupt_at
+
+    a = upload_painted(sandbox, "gt one", box_row("a", 3200))
+    b = upload_painted(sandbox, "gt two", box_row("b", 3600))
+    run = train(sandbox, "--annotation", a, "--annotation", b, "--name", "v1")
+    sandbox.faults.add(r"/aiModels/runNeuronModelTraining$", method="POST", latency=30.0, after=True, times=1)
+    code, err = interrupt_at(sandbox, run, "/aiModels/runNeuronModelTraining")
+    assert code == 130
+    assert err.strip().splitlines() == [
+        f"wkgt: error: interrupted while starting the training: the server may have started it (model 'v1', see {sandbox.url}/jobs); "
+        "rerun the same command, it reports the training as exists or starts it"
+    ]
+    [job] = sandbox.state.jobs.values()
+    code, again, _ = run_json(capsys, run)
+    assert code == 0 and again["status"] == "exists" and again["job"]["id"] == job["id"] and len(posts(sandbox)) == 1
+
+
+def test_ctrl_c_while_checking_says_nothing_was_started(sandbox, capsys, monkeypatch):
+    import wkgt.jobs.train
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    a = upload_painted(sandbox, "gt one", box_row("a", 3200))
+    monkeypatch.setattr(wkgt.jobs.train, "check_run", ctrl_c)
+    code, _, err = run_json(capsys, train(sandbox, "--annotation", a, "--name", "v1"))
+    assert code == 130 and err.strip().splitlines() == [
+        "wkgt: error: interrupted while checking the annotations, before the training was started: nothing changed on the server"
+    ]
+    assert posts(sandbox) == []
