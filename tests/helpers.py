@@ -38,10 +38,10 @@ def run_to_full_disk(capsys: Any, argv: list[str]) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-def interrupt_at(sandbox: Any, argv: list[str], path_end: str, count: int = 1) -> tuple[int, str]:
-    """Exit code and stderr of ``wkgt argv`` run as a process that gets a real SIGINT (Ctrl-C) once
-    the sandbox has logged ``count`` requests whose paths end in ``path_end`` (hold the last one's
-    answer with a fault)."""
+def interrupt_at(sandbox: Any, argv: list[str], path_end: str, count: int = 1, signal_name: str = "SIGINT") -> tuple[int, str]:
+    """Exit code and stderr of ``wkgt argv`` run as a process that gets a real SIGINT (Ctrl-C; or
+    ``signal_name``) once the sandbox has logged ``count`` requests whose paths end in ``path_end``
+    (hold the last one's answer with a fault)."""
     import os
     import signal
     import subprocess
@@ -57,7 +57,7 @@ def interrupt_at(sandbox: Any, argv: list[str], path_end: str, count: int = 1) -
         while sum(e.path.endswith(path_end) for e in sandbox.state.request_log) < count:
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, signal_name))
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()

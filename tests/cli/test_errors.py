@@ -119,3 +119,23 @@ def test_ctrl_c_during_the_upload_says_the_annotation_may_exist_and_a_rerun_find
         (made,) = sb.state.annotations
         code, rerun, _ = run_json(capsys, [*argv, "--json"])
         assert (code, rerun["status"], rerun["annotation"]["id"]) == (0, "exists", made)
+
+
+@pytest.mark.parametrize("held", ["upload", "read"])
+def test_sigterm_says_terminated_and_what_may_exist_exit_143(held):
+    """SIGTERM (a scheduler's kill, systemd) without cluster jobs: one line as for Ctrl-C, exit 143."""
+    from tests.helpers import create_boxes_argv, interrupt_at
+    from wkgt_sandbox import run_sandbox
+
+    with run_sandbox() as sb:
+        path = "/annotations/upload" if held == "upload" else "/toId"  # the upload (done) or a read
+        sb.faults.add(f"{path}$", latency=30.0, after=True, times=1)  # answer held
+        argv = create_boxes_argv(sb, "l4_sample", "--no-tissue-check")
+        code, err = interrupt_at(sb, argv, path, signal_name="SIGTERM")
+        assert code == 143
+        expected = (
+            "wkgt: error: terminated (SIGTERM) during the upload: the server may have created the annotation; rerun the same "
+            "command, it reports the annotation as exists or creates it"
+            if held == "upload" else "wkgt: error: terminated (SIGTERM)"
+        )  # fmt: skip
+        assert err.strip().splitlines() == [expected]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +59,7 @@ def _root(
 INTERNAL_ERROR = 70
 OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EBADF})
 INTERRUPTED = 130
+TERMINATED = 143
 MAX_MESSAGE = 2_000
 
 
@@ -64,8 +67,40 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code (errors become one stderr line).
 
     Every message passes :func:`one_line`: tokens and URL credentials removed, control
-    characters escaped, bounded length.
+    characters escaped, bounded length. SIGTERM stops the run as Ctrl-C does (the jobs say what
+    may exist on the server), reported as "terminated", exit 143.
     """
+    with _terminate_as_interrupt() as terminated:
+        return _run(argv, terminated)
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[list[int]]:
+    """While active, SIGTERM raises KeyboardInterrupt in this process (main thread only; the
+    signal is noted in the list yielded); forked children die of it as before."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        yield received
+        return
+    pid = os.getpid()
+
+    def on_term(number: int, frame: object) -> None:
+        if os.getpid() != pid:  # a forked worker: die of the signal
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+            return
+        received.append(number)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield received
+    finally:
+        if signal.getsignal(signal.SIGTERM) is on_term:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None, terminated: list[int]) -> int:
     try:
         with _warnings_as_lines():
             result = _invoke(optional_value(sys.argv[1:] if argv is None else list(argv)))
@@ -91,8 +126,9 @@ def run(argv: list[str] | None = None) -> int:
             _fail(str(err.strerror or err))
         return 2
     except (click.exceptions.Abort, KeyboardInterrupt) as err:
-        _fail(f"interrupted {err}" if isinstance(err, Interrupted) else "interrupted")
-        return INTERRUPTED
+        what = "terminated (SIGTERM)" if terminated else "interrupted"
+        _fail(f"{what} {err}" if isinstance(err, Interrupted) else what)
+        return TERMINATED if terminated else INTERRUPTED
     except Exception as err:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("WKGT_DEBUG"):
             import traceback
