@@ -40,8 +40,8 @@ def root_folder(state: SandboxState, organization: str) -> dict[str, Any]:
         return root
 
 
-def _public(state: SandboxState, folder: dict[str, Any]) -> dict[str, Any]:
-    """`FolderService.publicWrites`."""
+def _public(state: SandboxState, folder: dict[str, Any], *, editable: bool = True) -> dict[str, Any]:
+    """`FolderService.publicWrites` (``isEditable``: `FolderDAO.isEditable`, false for another organization's)."""
     teams = [state.teams[t] for t in folder["allowedTeams"] if t in state.teams]
     cumulative = list(teams)
     parent = state.folders.get(folder["parent"] or "")
@@ -54,7 +54,7 @@ def _public(state: SandboxState, folder: dict[str, Any]) -> dict[str, Any]:
         "metadata": folder["metadata"],
         "allowedTeams": teams,
         "allowedTeamsCumulative": cumulative,
-        "isEditable": True,
+        "isEditable": editable,
     }
 
 
@@ -110,7 +110,9 @@ async def get_root(request: Request) -> Response:
 @secured
 async def get_folder(request: Request) -> Response:
     found = _folder(request, request.path_params["folder_id"], read=True)
-    return found if isinstance(found, Response) else JSONResponse(_public(state_of(request), found))
+    if isinstance(found, Response):
+        return found
+    return JSONResponse(_public(state_of(request), found, editable=found["organization"] == _organization(request)))
 
 
 @secured

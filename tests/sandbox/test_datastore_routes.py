@@ -149,7 +149,7 @@ def test_a_folder_of_another_organization_is_readable_only_above_a_readable_data
     empty = httpx.post(f"{sb.url}/api/v12/folders/create", params={"parentId": partner_root, "name": "empty"}, headers=theirs)
     assert empty.status_code == 200
     answer = httpx.get(f"{sb.url}/api/v12/folders/{partner_root}", headers=mine)
-    assert answer.status_code == 200 and answer.json()["name"] == "partner_lab"
+    assert answer.status_code == 200 and answer.json()["name"] == "partner_lab" and answer.json()["isEditable"] is False
     assert httpx.get(f"{sb.url}/api/v12/folders/{empty.json()['id']}", headers=mine).status_code == 404
     assert httpx.put(f"{sb.url}/api/v12/folders/{partner_root}", json={"name": "x", "allowedTeams": []}, headers=mine).status_code == 404
     assert partner_root not in {f["id"] for f in httpx.get(f"{sb.url}/api/v12/folders/tree", headers=mine).json()}
