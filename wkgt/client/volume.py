@@ -3,16 +3,22 @@ its boxes, and a volume layer exported to a local dataset that the image readers
 
 from __future__ import annotations
 
+import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
+import numpy as np
 
 from ..errors import InvalidInput, NotFound
+from ..planner.mag_choice import finest_first
+from ..planner.geometry import Region
 from ..planner.plan import Box
 from .annotations import PUBLIC_ANNOTATIONS, download_annotation
 from .facts import LayerFacts
+from .imagery import forget_open_datasets, local_reader
 from .local import read_local_dataset
 from .sdk import webknossos
 from .session import Session
@@ -92,14 +98,59 @@ def export_volume(annotation: PaintedAnnotation, volume_layer: str, directory: P
     wk = webknossos()
     path = directory / "ground_truth"
     dataset = wk.Dataset(path, voxel_size=annotation.sdk.voxel_size)
+    volume = annotation.sdk.get_volume_layer(volume_layer_name=volume_layer)
+    largest = volume.largest_segment_id
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # a known largest segment id spares the SDK's scan of every painted voxel (ids unused here)
+            volume.largest_segment_id = 0 if largest is None else largest
             annotation.sdk.export_volume_layer_to_dataset(dataset, "ground_truth", volume_layer_name=volume_layer)
     except Exception as err:  # noqa: BLE001 - empty or unreadable volume data
         raise InvalidInput(f"volume layer {volume_layer} of {annotation.name} holds no readable painted data ({err})".splitlines()[0]) from None
+    finally:
+        volume.largest_segment_id = largest
     facts = read_local_dataset(path)
     layer = facts.layer("ground_truth")
     if not layer.mags:
         raise InvalidInput(f"volume layer {volume_layer} of {annotation.name} holds no painted voxels")
     return path, layer
+
+
+def box_grid(box: Box, mag: Sequence[int]) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """The voxels of ``mag`` (start, shape) that the box covers."""
+    start = tuple(t // m for t, m in zip(box.topleft, mag))
+    end = tuple(-(-(t + s) // m) for t, s, m in zip(box.topleft, box.size, mag))
+    return start, tuple(e - s for s, e in zip(start, end))  # type: ignore[return-value]
+
+
+def has_volume_data(annotation: PaintedAnnotation, volume_layer: str) -> bool:
+    """Whether ``volume_layer`` came with voxel data (a layer nothing was painted in has none)."""
+    return annotation.sdk.get_volume_layer(volume_layer_name=volume_layer).zip is not None
+
+
+def painted_fractions(annotation: PaintedAnnotation, volume_layer: str, boxes: Sequence[Box]) -> tuple[float, ...]:
+    """Per box, the fraction of its voxels labelled non-zero in ``volume_layer``, read from the
+    annotation's own volume data (no request) at the layer's finest mag, box by box; a layer
+    without data (nothing painted yet) is 0 everywhere, and a box outside the painted extent
+    is 0 without a read. Only voxels written into the annotation count, not a fallback layer's."""
+    if not has_volume_data(annotation, volume_layer):
+        return tuple(0.0 for _ in boxes)
+    with tempfile.TemporaryDirectory(prefix="wkgt-painted-") as directory:
+        try:
+            path, layer = export_volume(annotation, volume_layer, Path(directory))
+        except InvalidInput:
+            return tuple(0.0 for _ in boxes)  # data without a single mag: nothing painted
+        mag = finest_first(list(layer.mags))[0]
+        read = local_reader(path, layer, mag)
+        fractions = []
+        for box in boxes:
+            voxels = int(np.prod(box.size))
+            if voxels == 0 or layer.bbox is None or not layer.bbox.intersects(Region(box.topleft, box.size)):
+                fractions.append(0.0)
+                continue
+            start, shape = box_grid(box, mag)
+            data = np.asarray(read(start, shape))
+            fractions.append(float(np.count_nonzero(data)) / data.size)
+        forget_open_datasets()
+    return tuple(fractions)

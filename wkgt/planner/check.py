@@ -19,6 +19,14 @@ mag and the box count apply across all of them, as in the dialog (:func:`check_r
 
 The rule set's rules (:mod:`wkgt.planner.rules`) are warnings: WEBKNOSSOS trains anyway. All
 sizes below are measured on the box WEBKNOSSOS would use (shrunk to the mag).
+
+wkgt's own, beyond WEBKNOSSOS (which trains on empty ground truth): how much of each box is
+painted (:func:`with_painted`, from the fractions the caller read). A box with no voxel labelled
+non-zero is "unpainted"; a neuron box under :data:`PAINTED_ENOUGH` is "partly-painted" (dense
+neuron ground truth labels nearly every voxel; instance ground truth leaves the background 0, so
+for instances only "nothing painted" is judged); no painted voxel in any box is one
+"nothing-painted" finding (a fresh annotation: a pre-painting check). All are warnings here;
+``wkgt train`` refuses "unpainted" and "nothing-painted".
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ WK_MIN_EXTENT = 32
 """``MIN_BBOX_EXTENT_IN_EACH_DIM`` of training_data_validation.ts (voxels of the training mag)."""
 WK_MIN_BOXES = 4
 """Fewer boxes in a training run fail: the trainer holds a test fraction of them out."""
+PAINTED_ENOUGH = 0.5
+"""A neuron box with fewer of its voxels labelled non-zero is painted only partly."""
 NO_COMMON_MAG = "No common magnification found for the selected layers."
 """The training dialog's ``magnificationError`` (training_data_validation.ts)."""
 
@@ -91,6 +101,8 @@ class BoxSummary:
 
     box: Box
     size_in_mag: Vec3
+    painted: float | None = None
+    """The fraction of its voxels labelled non-zero in the ground-truth layer (None: not read)."""
 
     @property
     def voxels(self) -> int:
@@ -152,12 +164,69 @@ class CheckReport:
                     "size": list(s.box.size),
                     "size_in_mag": list(s.size_in_mag),
                     "voxels": s.voxels,
+                    "painted": None if s.painted is None else round(s.painted, 4),
                     "findings": [f.code for f in self.for_box(s.box.name)],
                 }
                 for s in self.boxes
             ],
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction:.0%}" if fraction >= 0.01 or fraction == 0 else "<1%"
+
+
+def _not_counted(fallbacks: Sequence[str]) -> str:
+    names = ", ".join(f"'{f}'" for f in dict.fromkeys(fallbacks))
+    return f" (only voxels painted in the annotation count, not its fallback segmentation {names})" if names else ""
+
+
+def painted_findings(summaries: Sequence[BoxSummary], model: ModelKind, fallbacks: Sequence[str | None] = ()) -> list[Finding]:
+    """The painted verdicts over the boxes whose fraction is known (see the module's docstring);
+    ``fallbacks``: each box's ground-truth fallback layer (named in the messages)."""
+    known = [(s, f) for s, f in zip(summaries, [*fallbacks, *[None] * (len(summaries) - len(fallbacks))]) if s.painted is not None]
+    if not known:
+        return []
+    if all(s.painted == 0 for s, _ in known):
+        return [
+            Finding(
+                "warning",
+                "nothing-painted",
+                f"nothing painted yet: none of the {len(known)} box(es) holds a labelled voxel in the "
+                f"ground-truth layer{_not_counted([f for _, f in known if f])}; paint them before training",
+            )
+        ]
+    findings = []
+    for s, fallback in known:
+        assert s.painted is not None
+        if s.painted == 0:
+            message = "nothing painted in the ground-truth layer" + _not_counted([fallback] if fallback else [])
+            findings.append(Finding("warning", "unpainted", message, s.box.name))
+        elif model is ModelKind.NEURONS and s.painted < PAINTED_ENOUGH:
+            findings.append(
+                Finding(
+                    "warning",
+                    "partly-painted",
+                    f"only {_percent(s.painted)} of its voxels painted (dense neuron ground truth labels "
+                    f"nearly every voxel; under {PAINTED_ENOUGH:.0%} counts as partly painted)",
+                    s.box.name,
+                )
+            )
+    return findings
+
+
+def with_painted(report: CheckReport, fractions: Sequence[float | None], fallbacks: Sequence[str | None] = ()) -> CheckReport:
+    """The report with each box's painted fraction (in the order of ``report.boxes``; None: not
+    read) and the painted verdicts; ``fallbacks``: each box's ground-truth fallback layer."""
+    if len(fractions) != len(report.boxes):
+        raise ValueError(f"{len(fractions)} painted fractions for {len(report.boxes)} boxes")
+    boxes = tuple(attrs.evolve(s, painted=f) for s, f in zip(report.boxes, fractions))
+    kept = tuple(f for f in report.findings if f.code not in PAINTED_CODES)
+    return attrs.evolve(report, boxes=boxes, findings=(*kept, *painted_findings(boxes, report.model, fallbacks)))
+
+
+PAINTED_CODES = frozenset({"nothing-painted", "unpainted", "partly-painted"})
 
 
 def shrink_to_mag(box: Box, mag: Vec3) -> Box:

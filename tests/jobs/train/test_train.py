@@ -4,7 +4,7 @@ and mag per annotation, report it on a rerun, refuse before posting when the che
 from __future__ import annotations
 
 from tests.helpers import run_json
-from tests.jobs.server import ORG, box_row, client, finish, upload_painted
+from tests.jobs.server import ORG, box_row, client, finish, paint_copy, upload_painted
 
 TRAIN_ROUTE = "/aiModels/run"
 
@@ -74,14 +74,14 @@ def test_from_run_and_dataset_take_the_finished_wkgt_annotations(sandbox, capsys
     upload_painted(sandbox, "hand-made, not wkgt", box_row("h", 3200))  # finished, but no run key: not taken
 
     code, out, err = run_json(capsys, train(sandbox, "--from-run", key, "--name", "m", "--dry-run"))
-    assert code == 3 and out is None and "1 active one(s)" in err  # painted, but not finished yet
-    finish(sandbox, annotation_id)
+    assert code == 3 and out is None and "1 active one(s)" in err  # not painted and finished yet
+    painted = paint_copy(sandbox, annotation_id)  # painted (a copy: the sandbox cannot edit volumes) and finished
     for source in (["--from-run", key], ["--dataset", "l4_sample", "--organization", ORG]):
         code, report, _ = run_json(capsys, train(sandbox, *source, "--name", "m", "--dry-run"))
-        assert code == 0 and [a["id"] for a in report["annotations"]] == [annotation_id]
+        assert code == 0 and [a["id"] for a in report["annotations"]] == [painted]
         [entry] = report["request"]["body"]["trainingAnnotations"]
         mag = [int(v) for v in created["mag"].split("-")] if "-" in created["mag"] else [int(created["mag"])] * 3
-        assert entry == {"annotationId": annotation_id, "colorLayerName": "color", "segmentationLayerName": "ground_truth", "mag": mag}
+        assert entry == {"annotationId": painted, "colorLayerName": "color", "segmentationLayerName": "ground_truth", "mag": mag}
     assert posts(sandbox) == []
 
 
