@@ -97,6 +97,11 @@ def test_datasets_of_two_voxel_sizes_train_each_at_its_mag(sandbox, capsys):
     ]
     # six boxes over the run: the per-dataset count of three is not an error
     assert "too-few-boxes" not in [f["code"] for f in report["findings"]]
+    # checked twice (together, then per voxel size), the painted voxels read once: one download with volume data each
+    for url in (l4, iso):
+        downloads = sandbox.state.requests("GET", f"/annotations/{url.rsplit('/', 1)[-1]}/download")
+        assert [d for d in downloads if "skipVolumeData=true" not in d.query] == [downloads[0]]
+    assert all(b["painted"] == 1.0 for check in report["checks"] for b in check["boxes"])
 
 
 def test_an_organization_without_the_ai_add_on_is_refused_by_the_server(sandbox, capsys):
@@ -135,3 +140,30 @@ def test_a_started_training_whose_result_cannot_be_printed_says_it_started(sandb
     assert code == 6, err
     (line,) = [line for line in err.strip().splitlines() if line.startswith("wkgt: error:")]
     assert f"training started (job {job['id']}), but printing the result failed" in line
+
+
+UNPAINTED = ("u", (3200, 3400, 600), (170, 170, 64))
+"""A box between the rows the tests paint (y 3200 and 3600): never painted."""
+
+
+def test_an_unpainted_box_stops_the_run_before_any_request_unless_allowed(sandbox, capsys):
+    a = upload_painted(sandbox, "gt one", box_row("a", 3200))
+    b = upload_painted(sandbox, "one left out", [*box_row("b", 3600), UNPAINTED], unpainted={"u"})
+    run = train(sandbox, "--annotation", a, "--annotation", b, "--name", "m")
+    code, report, err = run_json(capsys, run)
+    assert code == 1 and report["status"] == "refused" and report["request"] is None
+    assert [(f["box"], f["code"]) for f in report["findings"] if f["severity"] == "error"] == [("one left out/u", "unpainted")]
+    assert posts(sandbox) == [] and sandbox.state.jobs == {} and "nothing was sent" in err
+    # e.g. an instance box without any object: allowed, it stays a warning
+    code, report, _ = run_json(capsys, [*run, "--allow-unpainted", "--dry-run"])
+    assert code == 0 and report["status"] == "dry-run"
+    assert [(f["severity"], f["code"]) for f in report["findings"] if "painted" in f["code"]] == [("warning", "unpainted")]
+    assert posts(sandbox) == []
+
+
+def test_an_annotation_with_nothing_painted_is_refused_even_when_unpainted_boxes_are_allowed(sandbox, capsys):
+    fresh = upload_painted(sandbox, "fresh", box_row("f", 3200, 5), unpainted={f"f{i}" for i in range(5)})
+    code, report, _ = run_json(capsys, train(sandbox, "--annotation", fresh, "--name", "m", "--dry-run", "--allow-unpainted"))
+    assert code == 1 and report["status"] == "refused"
+    assert [f["code"] for f in report["findings"] if f["severity"] == "error"] == ["nothing-painted"]
+    assert posts(sandbox) == []
