@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -124,23 +125,34 @@ def box_grid(box: Box, mag: Sequence[int]) -> tuple[tuple[int, int, int], tuple[
     return start, tuple(e - s for s, e in zip(start, end))  # type: ignore[return-value]
 
 
+VOLUME_METADATA = frozenset({"datasource-properties.json", "zarr.json", "header.wkw"})
+"""Files of a volume data zip that hold no voxels (the SDK's ``_VOLUME_METADATA_FILE_NAMES``)."""
+
+
 def has_volume_data(annotation: PaintedAnnotation, volume_layer: str) -> bool:
-    """Whether ``volume_layer`` came with voxel data (a layer nothing was painted in has none)."""
-    return annotation.sdk.get_volume_layer(volume_layer_name=volume_layer).zip is not None
+    """Whether ``volume_layer`` came with voxel data: a layer nothing was painted in has no data
+    zip (from the server) or one without chunks (a file the SDK wrote)."""
+    data = annotation.sdk.get_volume_layer(volume_layer_name=volume_layer).zip
+    if data is None:
+        return False
+    try:
+        with data.open(mode="rb") as file, zipfile.ZipFile(file) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile) as err:
+        raise InvalidInput(f"volume layer {volume_layer} of {annotation.name}: its data zip is unreadable ({err})".splitlines()[0]) from None
+    return any(not name.endswith("/") and name.rsplit("/", 1)[-1] not in VOLUME_METADATA for name in names)
 
 
 def painted_fractions(annotation: PaintedAnnotation, volume_layer: str, boxes: Sequence[Box]) -> tuple[float, ...]:
     """Per box, the fraction of its voxels labelled non-zero in ``volume_layer``, read from the
     annotation's own volume data (no request) at the layer's finest mag, box by box; a layer
     without data (nothing painted yet) is 0 everywhere, and a box outside the painted extent
-    is 0 without a read. Only voxels written into the annotation count, not a fallback layer's."""
+    is 0 without a read. Only voxels written into the annotation count, not a fallback layer's.
+    Unreadable volume data is InvalidInput."""
     if not has_volume_data(annotation, volume_layer):
         return tuple(0.0 for _ in boxes)
     with tempfile.TemporaryDirectory(prefix="wkgt-painted-") as directory:
-        try:
-            path, layer = export_volume(annotation, volume_layer, Path(directory))
-        except InvalidInput:
-            return tuple(0.0 for _ in boxes)  # data without a single mag: nothing painted
+        path, layer = export_volume(annotation, volume_layer, Path(directory))
         mag = finest_first(list(layer.mags))[0]
         read = local_reader(path, layer, mag)
         fractions = []
