@@ -215,11 +215,11 @@ def test_a_duplicate_box_is_warned_about():
 # --- painted ground truth (wkgt's own) ---------------------------------------------------------
 
 
-def painted(fractions, *, model=ModelKind.NEURONS, fallbacks=()):
+def painted(fractions, *, model=ModelKind.NEURONS, fallbacks=(), annotations=()):
     from wkgt.planner.check import with_painted
 
     report = check(cubes(len(fractions)), model=model)
-    return with_painted(report, fractions, fallbacks)
+    return with_painted(report, fractions, fallbacks, annotations)
 
 
 def painted_codes(report):
@@ -243,7 +243,7 @@ def test_a_neuron_box_under_half_painted_is_partly_painted_the_threshold_itself_
 
     report = painted([1.0, PAINTED_ENOUGH, PAINTED_ENOUGH - 0.001, 0.004, 1.0])
     assert painted_codes(report) == [("b2", "partly-painted"), ("b3", "partly-painted")]
-    assert "only 50% of its voxels painted" in report.for_box("b2")[0].message
+    assert "only 49% of its voxels painted" in report.for_box("b2")[0].message
     assert "only <1% of its voxels painted" in report.for_box("b3")[0].message
 
 
@@ -275,3 +275,11 @@ def test_painted_verdicts_replace_earlier_ones_and_need_one_fraction_per_box():
     assert painted_codes(again) == []
     with pytest.raises(ValueError):
         with_painted(once, [1.0])
+
+
+def test_in_a_run_of_several_an_annotation_with_nothing_painted_is_one_finding():
+    report = painted([1.0, 1.0, 0.0, 0.0, 0.0], annotations=["A", "A", "B", "B", "B"])
+    assert painted_codes(report) == [(None, "nothing-painted")]
+    assert "annotation B: none of its 3 box(es)" in report.findings[-1].message
+    report = painted([1.0, 0.0, 0.0, 1.0, 0.0], annotations=["A", "A", "B", "B", "B"])
+    assert painted_codes(report) == [("b1", "unpainted"), ("b2", "unpainted"), ("b4", "unpainted")]

@@ -87,9 +87,10 @@ def _verdicts(findings: tuple[Finding, ...]) -> str:
 
 
 def _painted(fraction: float | None) -> str:
+    """Whole percent rounded down, as the findings say it ("-": not read)."""
     if fraction is None:
         return "-"
-    return "<1%" if 0 < fraction < 0.01 else f"{fraction:.0%}"
+    return "<1%" if 0 < fraction < 0.01 else f"{int(fraction * 100)}%"
 
 
 def print_report(console: Console, result: CheckResult) -> None:

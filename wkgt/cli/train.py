@@ -58,7 +58,7 @@ def main(
         bool,
         typer.Option(
             "--allow-unpainted",
-            help="Let some boxes hold nothing painted (e.g. instance boxes without any object); never all of them.",
+            help="Let some boxes hold nothing painted (e.g. instance boxes without any object); never a whole annotation.",
         ),
     ] = False,
 ) -> None:

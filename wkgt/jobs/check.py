@@ -162,8 +162,7 @@ def check_annotations(
             progress.step(f"reading annotation {refs[text].id}")
             assert session is not None
             checked.append(_read(session, refs[text].id, job))
-    names = [c.annotation.name for c in checked]
-    labels = names if len(set(names)) == len(names) else [c.annotation.id for c in checked]
+    labels = _run_labels(checked)
     sources = [
         BoxSource(
             label,
@@ -185,7 +184,7 @@ def check_annotations(
         rules=rules,
     )
     if any(c.painted is not None for c in checked):
-        report = with_painted(report, _fractions(checked), _fallbacks(checked))
+        report = with_painted(report, _fractions(checked), _fallbacks(checked), _labels(checked, labels))
     organization = user_organization(session) if session is not None else None
     for c in checked:
         where = f"annotation {c.annotation.name}: " if len(checked) > 1 else ""
@@ -214,6 +213,18 @@ def _fallbacks(checked: Sequence[CheckedAnnotation]) -> list[str | None]:
     return found
 
 
+def _labels(checked: Sequence[CheckedAnnotation], labels: Sequence[str]) -> list[str | None]:
+    """Every box's annotation label in a run of several (None: one annotation), in report order."""
+    several = len(checked) > 1
+    return [label if several else None for c, label in zip(checked, labels) for _ in c.annotation.all_boxes]
+
+
+def _run_labels(checked: Sequence[CheckedAnnotation]) -> list[str]:
+    """The label of each annotation in a run: its name, or its id when names repeat."""
+    names = [c.annotation.name for c in checked]
+    return names if len(set(names)) == len(names) else [c.annotation.id for c in checked]
+
+
 def adopt_painted(result: CheckResult, source: CheckResult) -> CheckResult:
     """``result`` (checked without ``painted_check``) with the painted fractions ``source`` read
     for the same annotations: a run checked again (e.g. per voxel size) reads the voxels once."""
@@ -221,7 +232,8 @@ def adopt_painted(result: CheckResult, source: CheckResult) -> CheckResult:
     checked = tuple(attrs.evolve(c, painted=read.get(c.annotation.id)) for c in result.checked)
     if all(c.painted is None for c in checked):
         return result
-    return attrs.evolve(result, report=with_painted(result.report, _fractions(checked), _fallbacks(checked)), checked=checked)
+    report = with_painted(result.report, _fractions(checked), _fallbacks(checked), _labels(checked, _run_labels(checked)))
+    return attrs.evolve(result, report=report, checked=checked)
 
 
 def _painted(painted: PaintedAnnotation, boxes: AnnotationBoxes, ground_truth: GroundTruthLayer | None) -> tuple[float, ...] | None:

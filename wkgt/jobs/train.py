@@ -10,7 +10,8 @@ counted over the whole run. Any error stops the job before anything is posted; s
 annotation without a volume layer, a dataset of another organization (WEBKNOSSOS trains only
 on its own), and a box with nothing painted in its ground-truth layer (wkgt's own: WEBKNOSSOS
 would train on empty ground truth; ``allow_unpainted`` lets some boxes stay empty, e.g. instance
-boxes without any object, but never all of them). The voxels are read once per run. A rerun finds the model it started (same name and annotations) and reports it.
+boxes without any object, never a whole annotation). The voxels are read once per run. A rerun
+finds the model it started (same name and annotations) and reports it.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class TrainJob:
     """A ``train`` job: the model's ``name``, where the annotations come from (``annotations``,
     ``runs``, ``datasets``), how to check them (``check``: layer, model, mag, rules, ground-truth
     layer), ``same_mag`` across voxel sizes, an optional ``comment``, ``dry_run``, and
-    ``allow_unpainted`` (some boxes may hold nothing painted; never all)."""
+    ``allow_unpainted`` (some boxes may hold nothing painted; never a whole annotation)."""
 
     name: str
     annotations: tuple[str, ...] = attrs.field(default=(), converter=tuple)

@@ -162,8 +162,12 @@ def test_an_unpainted_box_stops_the_run_before_any_request_unless_allowed(sandbo
 
 
 def test_an_annotation_with_nothing_painted_is_refused_even_when_unpainted_boxes_are_allowed(sandbox, capsys):
+    a = upload_painted(sandbox, "gt one", box_row("a", 3200))
     fresh = upload_painted(sandbox, "fresh", box_row("f", 3200, 5), unpainted={f"f{i}" for i in range(5)})
-    code, report, _ = run_json(capsys, train(sandbox, "--annotation", fresh, "--name", "m", "--dry-run", "--allow-unpainted"))
-    assert code == 1 and report["status"] == "refused"
-    assert [f["code"] for f in report["findings"] if f["severity"] == "error"] == ["nothing-painted"]
+    for run in (["--annotation", fresh], ["--annotation", a, "--annotation", fresh]):
+        code, report, _ = run_json(capsys, train(sandbox, *run, "--name", "m", "--dry-run", "--allow-unpainted"))
+        assert code == 1 and report["status"] == "refused"
+        [error] = [f for f in report["findings"] if f["severity"] == "error"]
+        assert error["code"] == "nothing-painted" and error["box"] is None
+        assert ("annotation fresh: none of its 5 box(es)" in error["message"]) == (len(run) == 4)
     assert posts(sandbox) == []
