@@ -143,26 +143,39 @@ def has_volume_data(annotation: PaintedAnnotation, volume_layer: str) -> bool:
     return any(not name.endswith("/") and name.rsplit("/", 1)[-1] not in VOLUME_METADATA for name in names)
 
 
-def painted_fractions(annotation: PaintedAnnotation, volume_layer: str, boxes: Sequence[Box]) -> tuple[float, ...]:
+def painted_fractions(
+    annotation: PaintedAnnotation, volume_layer: str, boxes: Sequence[Box], mag: Sequence[int] | None = None
+) -> tuple[float, ...]:
     """Per box, the fraction of its voxels labelled non-zero in ``volume_layer``, read from the
-    annotation's own volume data (no request) at the layer's finest mag, box by box; a layer
-    without data (nothing painted yet) is 0 everywhere, and a box outside the painted extent
-    is 0 without a read. Only voxels written into the annotation count, not a fallback layer's.
-    Unreadable volume data is InvalidInput."""
+    annotation's own volume data (no request) at ``mag`` (the training mag) when the data holds
+    it, else at its finest mag. Only the chunks written to disk are read, each box's part of
+    them once (an unwritten chunk holds nothing painted), so the cost follows the painted data,
+    not the box volume. A layer without data (nothing painted yet) is 0 everywhere. Only voxels
+    written into the annotation count, not a fallback layer's. Unreadable volume data is
+    InvalidInput."""
     if not has_volume_data(annotation, volume_layer):
         return tuple(0.0 for _ in boxes)
     with tempfile.TemporaryDirectory(prefix="wkgt-painted-") as directory:
         path, layer = export_volume(annotation, volume_layer, Path(directory))
-        mag = finest_first(list(layer.mags))[0]
-        read = local_reader(path, layer, mag)
+        chosen = tuple(mag) if mag is not None and tuple(mag) in layer.mags else finest_first(list(layer.mags))[0]
+        read = local_reader(path, layer, chosen)  # type: ignore[arg-type]
+        view = webknossos().Dataset.open(path).get_layer("ground_truth").get_mag(webknossos().Mag(chosen))
+        chunks = [
+            Region(tuple(int(v) for v in b.topleft_xyz), tuple(int(v) for v in b.size_xyz))  # type: ignore[arg-type]
+            for b in view.get_bounding_boxes_on_disk()
+        ]
         fractions = []
         for box in boxes:
-            voxels = int(np.prod(box.size))
-            if voxels == 0 or layer.bbox is None or not layer.bbox.intersects(Region(box.topleft, box.size)):
-                fractions.append(0.0)
-                continue
-            start, shape = box_grid(box, mag)
-            data = np.asarray(read(start, shape))
-            fractions.append(float(np.count_nonzero(data)) / data.size)
+            start, shape = box_grid(box, chosen)
+            voxels = int(np.prod(shape))
+            painted = 0
+            for chunk in chunks if voxels else ():
+                # the chunk's part of the box, in voxels of the mag
+                lo = [max(s, t // m) for s, t, m in zip(start, chunk.topleft, chosen)]
+                hi = [min(s + n, -(-e // m)) for s, n, e, m in zip(start, shape, chunk.end, chosen)]
+                if all(h > low for low, h in zip(lo, hi)):
+                    size = tuple(h - low for low, h in zip(lo, hi))
+                    painted += int(np.count_nonzero(np.asarray(read(tuple(lo), size))))  # type: ignore[arg-type]
+            fractions.append(painted / voxels if voxels else 0.0)
         forget_open_datasets()
     return tuple(fractions)

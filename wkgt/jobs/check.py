@@ -154,14 +154,17 @@ def check_annotations(
         progress.step(f"connecting to {session.config.url}")
         session.negotiate()
     checked = []
+    volumes: list[PaintedAnnotation | None] = []
     for text in annotations:
         if text in files:
             progress.step(f"reading the dataset of {files[text].id}")
-            checked.append(_read_file(session, files[text], Path(text), given, job))
+            read = _read_file(session, files[text], Path(text), given, job)
         else:
             progress.step(f"reading annotation {refs[text].id}")
             assert session is not None
-            checked.append(_read(session, refs[text].id, job))
+            read = _read(session, refs[text].id, job)
+        checked.append(read[0])
+        volumes.append(read[1])
     labels = _run_labels(checked)
     sources = [
         BoxSource(
@@ -183,7 +186,9 @@ def check_annotations(
         min_voxel_size_nm=job.min_voxel_size_nm,
         rules=rules,
     )
-    if any(c.painted is not None for c in checked):
+    if any(v is not None for v in volumes):
+        progress.step("reading the painted voxels of the boxes")
+        checked = [attrs.evolve(c, painted=_painted(v, c, report.mag)) if v is not None else c for c, v in zip(checked, volumes)]
         report = with_painted(report, _fractions(checked), _fallbacks(checked), _labels(checked, labels))
     organization = user_organization(session) if session is not None else None
     for c in checked:
@@ -236,13 +241,15 @@ def adopt_painted(result: CheckResult, source: CheckResult) -> CheckResult:
     return attrs.evolve(result, report=report, checked=checked)
 
 
-def _painted(painted: PaintedAnnotation, boxes: AnnotationBoxes, ground_truth: GroundTruthLayer | None) -> tuple[float, ...] | None:
-    if ground_truth is None or ground_truth.name is None or ground_truth.name not in painted.volume_layers:
+def _painted(painted: PaintedAnnotation, checked: CheckedAnnotation, mag: Vec3) -> tuple[float, ...] | None:
+    """The painted fraction of every box at the training ``mag`` (None: no ground-truth layer)."""
+    gt = checked.ground_truth
+    if gt is None or gt.name is None or gt.name not in painted.volume_layers:
         return None
-    return painted_fractions(painted, ground_truth.name, boxes.all_boxes)
+    return painted_fractions(painted, gt.name, checked.annotation.all_boxes, mag)
 
 
-def _read(session: Session, annotation_id: str, job: CheckJob) -> CheckedAnnotation:
+def _read(session: Session, annotation_id: str, job: CheckJob) -> tuple[CheckedAnnotation, PaintedAnnotation | None]:
     painted = download_painted(session, annotation_id) if job.painted_check else None  # one download either way
     boxes = annotation_boxes(painted.sdk, annotation_id) if painted is not None else read_annotation(session, annotation_id)
     facts = session.dataset(
@@ -251,12 +258,13 @@ def _read(session: Session, annotation_id: str, job: CheckJob) -> CheckedAnnotat
         else DatasetRef(name=boxes.dataset_name, organization=boxes.organization)
     )
     ground_truth = read_ground_truth(session, boxes, facts, job.ground_truth_layer)
-    fractions = _painted(painted, boxes, ground_truth) if painted is not None else None
-    return CheckedAnnotation(boxes, facts, facts.layer(job.layer), ground_truth, painted=fractions)
+    return CheckedAnnotation(boxes, facts, facts.layer(job.layer), ground_truth), painted
 
 
 
-def _read_file(session: Session | None, boxes: AnnotationBoxes, path: Path, given: DatasetRef | None, job: CheckJob) -> CheckedAnnotation:
+def _read_file(
+    session: Session | None, boxes: AnnotationBoxes, path: Path, given: DatasetRef | None, job: CheckJob
+) -> tuple[CheckedAnnotation, PaintedAnnotation | None]:
     """A local annotation file, judged against ``given`` (a local folder or a server dataset) or the
     dataset the file names on the server; its ground-truth layer by the tracing store's rule."""
     facts = _file_dataset(session, boxes, given)
@@ -264,7 +272,7 @@ def _read_file(session: Session | None, boxes: AnnotationBoxes, path: Path, give
     if not boxes.volume_layers:
         if job.ground_truth_layer is not None:
             raise NotFound(f"annotation {boxes.id} has no volume layer {job.ground_truth_layer!r} (it has none)")
-        return CheckedAnnotation(boxes, facts, layer, None, path)
+        return CheckedAnnotation(boxes, facts, layer, None, path), None
     name = job.ground_truth_layer or boxes.volume_layers[0]
     if name not in boxes.volume_layers:
         raise NotFound(f"annotation {boxes.id} has no volume layer {name!r}; its volume layers: {', '.join(boxes.volume_layers)}")
@@ -272,10 +280,8 @@ def _read_file(session: Session | None, boxes: AnnotationBoxes, path: Path, give
     fallback = fallback_layer(facts.layers, fallback_name, f"dataset {facts.name}") if fallback_name else None
     task_box = Region(boxes.task_box.topleft, boxes.task_box.size) if boxes.task_box is not None else None
     ground_truth = ground_truth_layer(facts.layers, fallback, task_box=task_box, name=name)
-    fractions = None
-    if job.painted_check and path.suffix.lower() == ".zip":  # an NML holds no voxels
-        fractions = _painted(load_painted(path), boxes, ground_truth)
-    return CheckedAnnotation(boxes, facts, layer, ground_truth, path, fractions)
+    painted = load_painted(path) if job.painted_check and path.suffix.lower() == ".zip" else None  # an NML holds no voxels
+    return CheckedAnnotation(boxes, facts, layer, ground_truth, path), painted
 
 
 def _file_dataset(session: Session | None, boxes: AnnotationBoxes, given: DatasetRef | None) -> DatasetFacts:
