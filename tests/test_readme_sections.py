@@ -28,7 +28,7 @@ from wkgt_sandbox import Sandbox, run_sandbox
 
 from .cli.test_lab_loop import loop_commands
 from .conftest import REPO_ROOT
-from .jobs.server import ORG, box_row, finish, organize, upload_painted
+from .jobs.server import ORG, box_row, organize, paint_copy, upload_painted
 from .readme import README, bash_commands, command, section
 from .test_readme import server_lines, worked_examples
 
@@ -277,8 +277,7 @@ def create(capsys: Any, *args: str) -> dict[str, Any]:
 
 def test_train_a_dataset_takes_its_finished_wkgt_annotations(sandbox, capsys):
     by_dataset = train_lines()[1]
-    done = create(capsys, "--dataset", "l4_sample")["annotation"]["id"]
-    finish(sandbox, done)
+    done = paint_copy(sandbox, create(capsys, "--dataset", "l4_sample")["annotation"]["id"])  # painted and finished
     create(capsys, "--dataset", "l4_sample", "--seed", "2", "--count", "5")  # painted still: not finished
     upload_painted(sandbox, "by hand", box_row("h", 3200))  # finished, but not wkgt's: no run key
     capsys.readouterr()
@@ -296,13 +295,13 @@ def test_train_from_a_run_key_starts_an_instance_training_with_the_object_size(s
     from_run = train_lines()[2]
     # a nuclei run: 10 µm boxes (twice the object) need a dataset larger than l4_sample's 11.5 µm
     created = create(capsys, "--dataset", "aniso_4x4x35", "--model", "instances", "--object-size", "5000")
-    finish(sandbox, created["annotation"]["id"])
+    painted = paint_copy(sandbox, created["annotation"]["id"])  # painted and finished
     code, out, err = wkgt(capsys, from_run, **{"1f3a…": created["run_key"]})
     assert code == 0, err
     [job] = sandbox.state.jobs.values()
     assert job["command"] == "train_instance_model" and job["args"]["instance_diameter_nm"] == 5000
     assert job["args"]["training_annotations"] == [{
-        "annotationId": created["annotation"]["id"], "colorLayerName": "color",
+        "annotationId": painted, "colorLayerName": "color",
         "segmentationLayerName": "ground_truth", "mag": mag_list(created["mag"]),
     }]
     assert "training started model 'nuclei-v1' (instances)" in out

@@ -1,5 +1,5 @@
 """README's "A lab's whole loop", command by command, against the sandbox: plan every dataset of
-a folder, annotate (finish the annotations), check, train, round 2."""
+a folder, annotate (paint and finish the annotations), check, train, round 2."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import re
 import shlex
 
-from tests.jobs.server import finish, organize
+from tests.jobs.server import organize, paint_copy
 from wkgt.cli import run
 
 from ..conftest import REPO_ROOT
@@ -33,17 +33,22 @@ def test_the_readme_loop_plans_checks_trains_and_plans_round_two(sandbox, monkey
     (tmp_path / target).write_text(capsys.readouterr().out)
     round1 = json.loads((tmp_path / target).read_text())
     assert round1["ok"] and sorted(d["result"]["dataset"]["name"] for d in round1["datasets"]) == ["l4_sample", "partial_tissue"]
-    for entry in round1["datasets"]:  # the annotators paint, then finish
-        finish(sandbox, entry["result"]["annotation"]["id"])
+    painted = {  # the annotators paint (a painted copy: the sandbox cannot edit volumes), then finish
+        entry["result"]["annotation"]["id"]: paint_copy(sandbox, entry["result"]["annotation"]["id"]) for entry in round1["datasets"]
+    }
 
     assert run([*shlex.split(check)[1:], "--json"]) == 0
     checked = json.loads(capsys.readouterr().out)
     assert checked["status"] == "dry-run" and sandbox.state.jobs == {}
+    assert sorted(a["id"] for a in checked["annotations"]) == sorted(painted.values())
+    # one 32³ object per box: painted, but only partly (a warning; dense painting costs the SDK ~20 ms per chunk)
+    boxes = [b for check in checked["checks"] for b in check["boxes"]]
+    assert boxes and all(0 < b["painted"] < 0.5 and b["findings"] == ["partly-painted"] for b in boxes)
     assert run([*shlex.split(train)[1:], "--json"]) == 0
     started = json.loads(capsys.readouterr().out)
     assert started["status"] == "started" and started["request"] == checked["request"]
     [job] = sandbox.state.jobs.values()
-    planned = {d["result"]["annotation"]["id"]: d["result"]["mag"] for d in round1["datasets"]}
+    planned = {painted[d["result"]["annotation"]["id"]]: d["result"]["mag"] for d in round1["datasets"]}
     assert {a["annotationId"]: "-".join(map(str, a["mag"])) for a in job["args"]["training_annotations"]} == {
         i: "-".join([m] * 3) if "-" not in m else m for i, m in planned.items()
     }  # trained at the mags the boxes were planned at
@@ -54,4 +59,4 @@ def test_the_readme_loop_plans_checks_trains_and_plans_round_two(sandbox, monkey
     assert all(len(d["result"]["avoided"]) == len(d_prev["result"]["boxes"]) for d, d_prev in zip(
         sorted(second["datasets"], key=lambda d: d["input"]), sorted(round1["datasets"], key=lambda d: d["input"])
     ))
-    assert len(sandbox.state.annotations) == 4
+    assert len(sandbox.state.annotations) == 6  # round 1's two, their painted copies, round 2's two

@@ -210,3 +210,76 @@ def test_a_duplicate_box_is_warned_about():
         available_mags=[(1, 1, 1)], dataset_bbox=None, volume_bbox=None, model=ModelKind.NEURONS,
     )
     assert [(f.code, f.box) for f in report.warnings if f.code == "duplicate"] == [("duplicate", "copy")]
+
+
+# --- painted ground truth (wkgt's own) ---------------------------------------------------------
+
+
+def painted(fractions, *, model=ModelKind.NEURONS, fallbacks=(), annotations=()):
+    from wkgt.planner.check import with_painted
+
+    report = check(cubes(len(fractions)), model=model)
+    return with_painted(report, fractions, fallbacks, annotations)
+
+
+def painted_codes(report):
+    return [(f.box, f.code) for f in report.findings if f.code in {"unpainted", "partly-painted", "nothing-painted"}]
+
+
+def test_painted_boxes_get_no_painted_finding_and_their_fraction_in_json():
+    report = painted([1.0, 0.97, 0.5, 0.6, 0.8])
+    assert painted_codes(report) == []
+    assert [b["painted"] for b in report.to_dict()["boxes"]] == [1.0, 0.97, 0.5, 0.6, 0.8]
+
+
+def test_one_unpainted_box_warns_on_that_box_only():
+    report = painted([1.0, 1.0, 0.0, 1.0, 1.0])
+    assert painted_codes(report) == [("b2", "unpainted")]
+    assert report.ok and report.for_box("b2")[0].severity == "warning"
+
+
+def test_a_neuron_box_under_half_painted_is_partly_painted_the_threshold_itself_is_not():
+    from wkgt.planner.check import PAINTED_ENOUGH
+
+    report = painted([1.0, PAINTED_ENOUGH, PAINTED_ENOUGH - 0.001, 0.004, 1.0])
+    assert painted_codes(report) == [("b2", "partly-painted"), ("b3", "partly-painted")]
+    assert "only 49% of its voxels painted" in report.for_box("b2")[0].message
+    assert "only <1% of its voxels painted" in report.for_box("b3")[0].message
+
+
+def test_instance_ground_truth_leaves_background_0_so_only_unpainted_counts():
+    report = painted([0.05, 0.01, 0.0, 0.3, 0.2], model=ModelKind.INSTANCES)
+    assert painted_codes(report) == [("b2", "unpainted")]
+
+
+def test_nothing_painted_anywhere_is_one_note_not_one_per_box():
+    report = painted([0.0] * 5)
+    assert painted_codes(report) == [(None, "nothing-painted")]
+    assert "nothing painted yet: none of the 5 box(es)" in report.findings[-1].message
+    assert all(b["findings"] == [] and b["painted"] == 0 for b in report.to_dict()["boxes"])
+
+
+def test_unread_boxes_are_not_judged_and_a_fallback_is_named():
+    report = painted([None, None, None, None, None])
+    assert painted_codes(report) == [] and [b["painted"] for b in report.to_dict()["boxes"]] == [None] * 5
+    report = painted([None, 0.0, 1.0, 1.0, 1.0], fallbacks=[None, "mito", "mito", "mito", "mito"])
+    [finding] = report.for_box("b1")
+    assert finding.code == "unpainted" and "not its fallback segmentation 'mito'" in finding.message
+
+
+def test_painted_verdicts_replace_earlier_ones_and_need_one_fraction_per_box():
+    from wkgt.planner.check import with_painted
+
+    once = painted([0.0, 1.0, 1.0, 1.0, 1.0])
+    again = with_painted(once, [1.0] * 5)
+    assert painted_codes(again) == []
+    with pytest.raises(ValueError):
+        with_painted(once, [1.0])
+
+
+def test_in_a_run_of_several_an_annotation_with_nothing_painted_is_one_finding():
+    report = painted([1.0, 1.0, 0.0, 0.0, 0.0], annotations=["A", "A", "B", "B", "B"])
+    assert painted_codes(report) == [(None, "nothing-painted")]
+    assert "annotation B: none of its 3 box(es)" in report.findings[-1].message
+    report = painted([1.0, 0.0, 0.0, 1.0, 0.0], annotations=["A", "A", "B", "B", "B"])
+    assert painted_codes(report) == [("b1", "unpainted"), ("b2", "unpainted"), ("b4", "unpainted")]

@@ -53,6 +53,13 @@ def main(
         ),
     ] = None,
     quiet: o.QuietOption = False,
+    no_painted_check: Annotated[
+        bool,
+        typer.Option(
+            "--no-painted-check",
+            help="Skip reading how much of each box is painted (saves downloading the volume data).",
+        ),
+    ] = False,
 ) -> None:
     """Check the boxes of a training run's annotations: exit 1 on errors (warnings never fail)."""
     from ..client import Connection
@@ -63,6 +70,7 @@ def main(
     job = CheckJob(
         layer, model, parse_mag(mag) if mag else None, object_size, min_voxel_size,
         rules=str(chosen["rules"]), min_object_voxels=min_object_voxels, ground_truth_layer=ground_truth_layer, dataset=dataset,
+        painted_check=not no_painted_check,
     )
     with progress_display(quiet=quiet, as_json=json) as progress:
         result = check_annotations(annotation, job, connection=Connection(webknossos_url, token, timeout), progress=progress)
@@ -76,6 +84,13 @@ def main(
 
 def _verdicts(findings: tuple[Finding, ...]) -> str:
     return ", ".join(f"[{STYLE[f.severity]}]{f.code}[/]" for f in findings) or "[green]ok[/]"
+
+
+def _painted(fraction: float | None) -> str:
+    """Whole percent rounded down, as the findings say it ("-": not read)."""
+    if fraction is None:
+        return "-"
+    return "<1%" if 0 < fraction < 0.01 else f"{int(fraction * 100)}%"
 
 
 def print_report(console: Console, result: CheckResult) -> None:
@@ -96,13 +111,17 @@ def print_report(console: Console, result: CheckResult) -> None:
     )
     table = Table(header_style="bold")
     in_mag = report.mag != (1, 1, 1)
-    columns = ("box", "top-left (mag 1)", "size (mag 1)", f"size (mag {format_mag(report.mag)})", "verdicts")
-    for column in columns if in_mag else columns[:3] + columns[4:]:
-        table.add_column(column)
+    painted = any(s.painted is not None for s in report.boxes)
+    columns = ["box", "top-left (mag 1)", "size (mag 1)"]
+    columns += [f"size (mag {format_mag(report.mag)})"] if in_mag else []
+    columns += ["painted"] if painted else []
+    for column in [*columns, "verdicts"]:
+        table.add_column(column, justify="right" if column == "painted" else "left")
     for summary in report.boxes:
         box = summary.box
         cells = [escape(box.name), format_vec(box.topleft, ","), format_vec(box.size)]
         cells += [format_vec(summary.size_in_mag)] if in_mag else []
+        cells += [_painted(summary.painted)] if painted else []
         table.add_row(*cells, _verdicts(report.for_box(box.name)))
     console.print(table)
     for finding in report.findings:

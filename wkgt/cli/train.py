@@ -54,6 +54,13 @@ def main(
     json: o.JsonOption = False,
     rules: o.RulesOption = "guide",
     min_object_voxels: o.MinObjectVoxelsOption = None,
+    allow_unpainted: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unpainted",
+            help="Let some boxes hold nothing painted (e.g. instance boxes without any object); never a whole annotation.",
+        ),
+    ] = False,
 ) -> None:
     """Check the annotations of a training run together and start WEBKNOSSOS's training job (exit 1 on check errors)."""
     from ..client import Connection
@@ -76,6 +83,7 @@ def main(
         same_mag,
         comment,
         dry_run,
+        allow_unpainted,
     )
     result = train(job, connection=Connection(webknossos_url, token, timeout))
     try:

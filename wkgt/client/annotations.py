@@ -167,6 +167,11 @@ def read_annotation(session: Session, annotation_id: str) -> AnnotationBoxes:
     except NotFound:
         missing = NotFound(f"no annotation {annotation_id} on {session.config.url} (or not readable with this token)")
         raise session.not_found_or_refused(missing, visible=PUBLIC_ANNOTATIONS) from None
+    return annotation_boxes(annotation, annotation_id)
+
+
+def annotation_boxes(annotation: Any, annotation_id: str) -> AnnotationBoxes:
+    """The boxes of an SDK ``Annotation`` and what it belongs to."""
     user_boxes = tuple(_box(b, f"box {i}") for i, b in enumerate(annotation.user_bounding_boxes, start=1))
     task_box = _box(annotation.task_bounding_box, "task bounding box") if annotation.task_bounding_box else None
     return AnnotationBoxes(

@@ -3,16 +3,23 @@ its boxes, and a volume layer exported to a local dataset that the image readers
 
 from __future__ import annotations
 
+import tempfile
 import warnings
+import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
+import numpy as np
 
 from ..errors import InvalidInput, NotFound
+from ..planner.mag_choice import finest_first
+from ..planner.geometry import Region
 from ..planner.plan import Box
 from .annotations import PUBLIC_ANNOTATIONS, download_annotation
 from .facts import LayerFacts
+from .imagery import forget_open_datasets, local_reader
 from .local import read_local_dataset
 from .sdk import webknossos
 from .session import Session
@@ -92,14 +99,83 @@ def export_volume(annotation: PaintedAnnotation, volume_layer: str, directory: P
     wk = webknossos()
     path = directory / "ground_truth"
     dataset = wk.Dataset(path, voxel_size=annotation.sdk.voxel_size)
+    volume = annotation.sdk.get_volume_layer(volume_layer_name=volume_layer)
+    largest = volume.largest_segment_id
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # a known largest segment id spares the SDK's scan of every painted voxel (ids unused here)
+            volume.largest_segment_id = 0 if largest is None else largest
             annotation.sdk.export_volume_layer_to_dataset(dataset, "ground_truth", volume_layer_name=volume_layer)
     except Exception as err:  # noqa: BLE001 - empty or unreadable volume data
         raise InvalidInput(f"volume layer {volume_layer} of {annotation.name} holds no readable painted data ({err})".splitlines()[0]) from None
+    finally:
+        volume.largest_segment_id = largest
     facts = read_local_dataset(path)
     layer = facts.layer("ground_truth")
     if not layer.mags:
         raise InvalidInput(f"volume layer {volume_layer} of {annotation.name} holds no painted voxels")
     return path, layer
+
+
+def box_grid(box: Box, mag: Sequence[int]) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """The voxels of ``mag`` (start, shape) that the box covers."""
+    start = tuple(t // m for t, m in zip(box.topleft, mag))
+    end = tuple(-(-(t + s) // m) for t, s, m in zip(box.topleft, box.size, mag))
+    return start, tuple(e - s for s, e in zip(start, end))  # type: ignore[return-value]
+
+
+VOLUME_METADATA = frozenset({"datasource-properties.json", "zarr.json", "header.wkw"})
+"""Files of a volume data zip that hold no voxels (the SDK's ``_VOLUME_METADATA_FILE_NAMES``)."""
+
+
+def has_volume_data(annotation: PaintedAnnotation, volume_layer: str) -> bool:
+    """Whether ``volume_layer`` came with voxel data: a layer nothing was painted in has no data
+    zip (from the server) or one without chunks (a file the SDK wrote)."""
+    data = annotation.sdk.get_volume_layer(volume_layer_name=volume_layer).zip
+    if data is None:
+        return False
+    try:
+        with data.open(mode="rb") as file, zipfile.ZipFile(file) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile) as err:
+        raise InvalidInput(f"volume layer {volume_layer} of {annotation.name}: its data zip is unreadable ({err})".splitlines()[0]) from None
+    return any(not name.endswith("/") and name.rsplit("/", 1)[-1] not in VOLUME_METADATA for name in names)
+
+
+def painted_fractions(
+    annotation: PaintedAnnotation, volume_layer: str, boxes: Sequence[Box], mag: Sequence[int] | None = None
+) -> tuple[float, ...]:
+    """Per box, the fraction of its voxels labelled non-zero in ``volume_layer``, read from the
+    annotation's own volume data (no request) at ``mag`` (the training mag) when the data holds
+    it, else at its finest mag. Only the chunks written to disk are read, each box's part of
+    them once (an unwritten chunk holds nothing painted), so the cost follows the painted data,
+    not the box volume. A layer without data (nothing painted yet) is 0 everywhere. Only voxels
+    written into the annotation count, not a fallback layer's. Unreadable volume data is
+    InvalidInput."""
+    if not has_volume_data(annotation, volume_layer):
+        return tuple(0.0 for _ in boxes)
+    with tempfile.TemporaryDirectory(prefix="wkgt-painted-") as directory:
+        path, layer = export_volume(annotation, volume_layer, Path(directory))
+        chosen = tuple(mag) if mag is not None and tuple(mag) in layer.mags else finest_first(list(layer.mags))[0]
+        read = local_reader(path, layer, chosen)  # type: ignore[arg-type]
+        view = webknossos().Dataset.open(path).get_layer("ground_truth").get_mag(webknossos().Mag(chosen))
+        chunks = [
+            Region(tuple(int(v) for v in b.topleft_xyz), tuple(int(v) for v in b.size_xyz))  # type: ignore[arg-type]
+            for b in view.get_bounding_boxes_on_disk()
+        ]
+        fractions = []
+        for box in boxes:
+            start, shape = box_grid(box, chosen)
+            voxels = int(np.prod(shape))
+            painted = 0
+            for chunk in chunks if voxels else ():
+                # the chunk's part of the box, in voxels of the mag
+                lo = [max(s, t // m) for s, t, m in zip(start, chunk.topleft, chosen)]
+                hi = [min(s + n, -(-e // m)) for s, n, e, m in zip(start, shape, chunk.end, chosen)]
+                if all(h > low for low, h in zip(lo, hi)):
+                    size = tuple(h - low for low, h in zip(lo, hi))
+                    painted += int(np.count_nonzero(np.asarray(read(tuple(lo), size))))  # type: ignore[arg-type]
+            fractions.append(painted / voxels if voxels else 0.0)
+        forget_open_datasets()
+    return tuple(fractions)

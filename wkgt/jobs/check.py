@@ -10,10 +10,11 @@ import attrs
 
 from ..client import Connection, DatasetFacts, DatasetRef, LayerFacts, Session, parse_dataset_ref, read_local_dataset
 from ..client.annotation_files import is_annotation_file, read_annotation_file
-from ..client.annotations import AnnotationBoxes, parse_annotation_ref, read_annotation
+from ..client.annotations import AnnotationBoxes, annotation_boxes, parse_annotation_ref, read_annotation
 from ..client.ground_truth import organization_warning, read_ground_truth, user_organization
+from ..client.volume import PaintedAnnotation, download_painted, load_painted, painted_fractions
 from ..errors import InvalidInput, NotFound
-from ..planner.check import BoxSource, CheckReport, Finding, check_run
+from ..planner.check import BoxSource, CheckReport, Finding, check_run, with_painted
 from ..planner.ground_truth import GroundTruthLayer, fallback_layer, ground_truth_layer
 from ..planner.placement import Region
 from ..planner.rules import ModelKind, rule_set
@@ -31,6 +32,8 @@ class CheckedAnnotation:
     ground_truth: GroundTruthLayer | None
     file: Path | None = None
     """The local annotation file (None: on the server)."""
+    painted: tuple[float, ...] | None = None
+    """Per box (``annotation.all_boxes``), the fraction painted in the ground-truth layer (None: not read)."""
 
     def to_dict(self, server: str) -> dict[str, Any]:
         gt = self.ground_truth
@@ -97,7 +100,9 @@ class CheckJob:
     ``object_size_nm`` for instances, ``min_voxel_size_nm`` to change the 8 nm), the rule set
     (``rules``, ``min_object_voxels``), the ground-truth volume layer (default: the first), and
     the ``dataset`` of local annotation files (name, id, URL or local folder; default: the
-    dataset the file names, on the server)."""
+    dataset the file names, on the server), and ``painted_check``: read how much of each box is
+    painted (the annotation is downloaded with its volume data instead of without; NML files
+    hold no voxels and are not read)."""
 
     layer: str | None = None
     model: ModelKind = ModelKind.NEURONS
@@ -108,6 +113,7 @@ class CheckJob:
     min_object_voxels: int | None = None
     ground_truth_layer: str | None = None
     dataset: str | None = None
+    painted_check: bool = True
 
 
 def check_annotation(
@@ -148,16 +154,18 @@ def check_annotations(
         progress.step(f"connecting to {session.config.url}")
         session.negotiate()
     checked = []
+    volumes: list[PaintedAnnotation | None] = []
     for text in annotations:
         if text in files:
             progress.step(f"reading the dataset of {files[text].id}")
-            checked.append(_read_file(session, files[text], Path(text), given, job))
+            read = _read_file(session, files[text], Path(text), given, job)
         else:
             progress.step(f"reading annotation {refs[text].id}")
             assert session is not None
-            checked.append(_read(session, refs[text].id, job))
-    names = [c.annotation.name for c in checked]
-    labels = names if len(set(names)) == len(names) else [c.annotation.id for c in checked]
+            read = _read(session, refs[text].id, job)
+        checked.append(read[0])
+        volumes.append(read[1])
+    labels = _run_labels(checked)
     sources = [
         BoxSource(
             label,
@@ -178,6 +186,10 @@ def check_annotations(
         min_voxel_size_nm=job.min_voxel_size_nm,
         rules=rules,
     )
+    if any(v is not None for v in volumes):
+        progress.step("reading the painted voxels of the boxes")
+        checked = [attrs.evolve(c, painted=_painted(v, c, report.mag)) if v is not None else c for c, v in zip(checked, volumes)]
+        report = with_painted(report, _fractions(checked), _fallbacks(checked), _labels(checked, labels))
     organization = user_organization(session) if session is not None else None
     for c in checked:
         where = f"annotation {c.annotation.name}: " if len(checked) > 1 else ""
@@ -191,19 +203,68 @@ def check_annotations(
     return CheckResult(report, tuple(checked), session.config.url if session is not None else "")
 
 
-def _read(session: Session, annotation_id: str, job: CheckJob) -> CheckedAnnotation:
-    boxes = read_annotation(session, annotation_id)
+def _fractions(checked: Sequence[CheckedAnnotation]) -> list[float | None]:
+    """Every box's painted fraction, in the order of the report's boxes (None: not read)."""
+    return [f for c in checked for f in (c.painted if c.painted is not None else [None] * len(c.annotation.all_boxes))]
+
+
+def _fallbacks(checked: Sequence[CheckedAnnotation]) -> list[str | None]:
+    """Every box's ground-truth fallback layer (None: none), in the order of the report's boxes."""
+    found = []
+    for c in checked:
+        layers = dict(zip(c.annotation.volume_layers, c.annotation.volume_fallbacks))
+        fallback = layers.get(c.ground_truth.name) if c.ground_truth is not None and c.ground_truth.name else None
+        found += [fallback] * len(c.annotation.all_boxes)
+    return found
+
+
+def _labels(checked: Sequence[CheckedAnnotation], labels: Sequence[str]) -> list[str | None]:
+    """Every box's annotation label in a run of several (None: one annotation), in report order."""
+    several = len(checked) > 1
+    return [label if several else None for c, label in zip(checked, labels) for _ in c.annotation.all_boxes]
+
+
+def _run_labels(checked: Sequence[CheckedAnnotation]) -> list[str]:
+    """The label of each annotation in a run: its name, or its id when names repeat."""
+    names = [c.annotation.name for c in checked]
+    return names if len(set(names)) == len(names) else [c.annotation.id for c in checked]
+
+
+def adopt_painted(result: CheckResult, source: CheckResult) -> CheckResult:
+    """``result`` (checked without ``painted_check``) with the painted fractions ``source`` read
+    for the same annotations: a run checked again (e.g. per voxel size) reads the voxels once."""
+    read = {c.annotation.id: c.painted for c in source.checked}
+    checked = tuple(attrs.evolve(c, painted=read.get(c.annotation.id)) for c in result.checked)
+    if all(c.painted is None for c in checked):
+        return result
+    report = with_painted(result.report, _fractions(checked), _fallbacks(checked), _labels(checked, _run_labels(checked)))
+    return attrs.evolve(result, report=report, checked=checked)
+
+
+def _painted(painted: PaintedAnnotation, checked: CheckedAnnotation, mag: Vec3) -> tuple[float, ...] | None:
+    """The painted fraction of every box at the training ``mag`` (None: no ground-truth layer)."""
+    gt = checked.ground_truth
+    if gt is None or gt.name is None or gt.name not in painted.volume_layers:
+        return None
+    return painted_fractions(painted, gt.name, checked.annotation.all_boxes, mag)
+
+
+def _read(session: Session, annotation_id: str, job: CheckJob) -> tuple[CheckedAnnotation, PaintedAnnotation | None]:
+    painted = download_painted(session, annotation_id) if job.painted_check else None  # one download either way
+    boxes = annotation_boxes(painted.sdk, annotation_id) if painted is not None else read_annotation(session, annotation_id)
     facts = session.dataset(
         DatasetRef(id=boxes.dataset_id)
         if boxes.dataset_id
         else DatasetRef(name=boxes.dataset_name, organization=boxes.organization)
     )
     ground_truth = read_ground_truth(session, boxes, facts, job.ground_truth_layer)
-    return CheckedAnnotation(boxes, facts, facts.layer(job.layer), ground_truth)
+    return CheckedAnnotation(boxes, facts, facts.layer(job.layer), ground_truth), painted
 
 
 
-def _read_file(session: Session | None, boxes: AnnotationBoxes, path: Path, given: DatasetRef | None, job: CheckJob) -> CheckedAnnotation:
+def _read_file(
+    session: Session | None, boxes: AnnotationBoxes, path: Path, given: DatasetRef | None, job: CheckJob
+) -> tuple[CheckedAnnotation, PaintedAnnotation | None]:
     """A local annotation file, judged against ``given`` (a local folder or a server dataset) or the
     dataset the file names on the server; its ground-truth layer by the tracing store's rule."""
     facts = _file_dataset(session, boxes, given)
@@ -211,7 +272,7 @@ def _read_file(session: Session | None, boxes: AnnotationBoxes, path: Path, give
     if not boxes.volume_layers:
         if job.ground_truth_layer is not None:
             raise NotFound(f"annotation {boxes.id} has no volume layer {job.ground_truth_layer!r} (it has none)")
-        return CheckedAnnotation(boxes, facts, layer, None, path)
+        return CheckedAnnotation(boxes, facts, layer, None, path), None
     name = job.ground_truth_layer or boxes.volume_layers[0]
     if name not in boxes.volume_layers:
         raise NotFound(f"annotation {boxes.id} has no volume layer {name!r}; its volume layers: {', '.join(boxes.volume_layers)}")
@@ -219,7 +280,8 @@ def _read_file(session: Session | None, boxes: AnnotationBoxes, path: Path, give
     fallback = fallback_layer(facts.layers, fallback_name, f"dataset {facts.name}") if fallback_name else None
     task_box = Region(boxes.task_box.topleft, boxes.task_box.size) if boxes.task_box is not None else None
     ground_truth = ground_truth_layer(facts.layers, fallback, task_box=task_box, name=name)
-    return CheckedAnnotation(boxes, facts, layer, ground_truth, path)
+    painted = load_painted(path) if job.painted_check and path.suffix.lower() == ".zip" else None  # an NML holds no voxels
+    return CheckedAnnotation(boxes, facts, layer, ground_truth, path), painted
 
 
 def _file_dataset(session: Session | None, boxes: AnnotationBoxes, given: DatasetRef | None) -> DatasetFacts:

@@ -18,7 +18,7 @@ import numpy as np
 from ..client import Connection, DatasetFacts, DatasetRef, LayerFacts, Session, read_local_dataset
 from ..client.annotations import parse_annotation_ref
 from ..client.imagery import forget_open_datasets, local_reader, remote_reader
-from ..client.volume import PaintedAnnotation, choose_volume_layer, download_painted, export_volume, load_painted
+from ..client.volume import PaintedAnnotation, box_grid, choose_volume_layer, download_painted, export_volume, load_painted
 from ..errors import InvalidInput
 from ..planner.evaluation import SegmentationScores, score_boxes
 from ..planner.mag_choice import finest_first
@@ -102,13 +102,6 @@ def _common_mag(truth: LayerFacts, segmentation: LayerFacts, mag: Vec3 | None) -
     return common[0]
 
 
-def _box_grid(box: Box, mag: Vec3) -> tuple[Vec3, Vec3]:
-    """The voxels of ``mag`` (start, shape) that the box covers."""
-    start = tuple(t // m for t, m in zip(box.topleft, mag))
-    end = tuple(-(-(t + s) // m) for t, s, m in zip(box.topleft, box.size, mag))
-    return start, tuple(e - s for s, e in zip(start, end))  # type: ignore[return-value]
-
-
 def evaluate(annotation: str, job: EvaluateJob, *, connection: Connection | None = None) -> EvaluateResult:
     """Score ``job.segmentation`` against the painted ground truth of ``annotation`` (id or URL on a
     server; or a ``.zip`` file with ``job.dataset`` the local dataset folder)."""
@@ -142,7 +135,7 @@ def evaluate(annotation: str, job: EvaluateJob, *, connection: Connection | None
         )
         pairs = []
         for box in painted.boxes:
-            start, shape = _box_grid(box, mag)
+            start, shape = box_grid(box, mag)
             pairs.append((np.asarray(read_truth(start, shape)), np.asarray(read_segmentation(start, shape))))
         forget_open_datasets()
     per_box, overall = score_boxes(pairs)

@@ -7,8 +7,11 @@ wrote (``--from-run KEY``), or every finished wkgt annotation and task annotatio
 the smallest box, the box count over all). Annotations on datasets of different voxel sizes are
 checked per voxel size (each at its own mag; ``same_mag`` makes the effective sizes equal) and
 counted over the whole run. Any error stops the job before anything is posted; so do an
-annotation without a volume layer and a dataset of another organization (WEBKNOSSOS trains only
-on its own). A rerun finds the model it started (same name and annotations) and reports it.
+annotation without a volume layer, a dataset of another organization (WEBKNOSSOS trains only
+on its own), and a box with nothing painted in its ground-truth layer (wkgt's own: WEBKNOSSOS
+would train on empty ground truth; ``allow_unpainted`` lets some boxes stay empty, e.g. instance
+boxes without any object, never a whole annotation). The voxels are read once per run. A rerun
+finds the model it started (same name and annotations) and reports it.
 """
 
 from __future__ import annotations
@@ -41,13 +44,16 @@ from ..planner.vectors import Vec3, Vec3f
 from ..writer.training import TrainingAnnotation, TrainingRequest, existing_model, start_training
 from ..writer.upload import job_lock
 from .batch import DatasetSelection
-from .check import CheckJob, CheckResult, check_annotations
+from .check import CheckJob, CheckResult, adopt_painted, check_annotations
 
 Status = Literal["dry-run", "started", "exists", "refused"]
 RUN_WIDE = frozenset({"too-few-boxes", "few-boxes", "total-volume"})
 """Findings about the run as a whole: counted over every group of a mixed run."""
-FATAL_FOR_TRAINING = frozenset({"no-volume-layer", "other-organization"})
-"""Warnings of ``wkgt check`` that stop a training: no ground truth, or a dataset WEBKNOSSOS refuses."""
+FATAL_FOR_TRAINING = frozenset({"no-volume-layer", "other-organization", "nothing-painted", "unpainted"})
+"""Warnings of ``wkgt check`` that stop a training: no ground truth (no volume layer, nothing
+painted, a box left unpainted), or a dataset WEBKNOSSOS refuses."""
+ALLOWED_UNPAINTED = frozenset({"unpainted"})
+"""What ``allow_unpainted`` keeps a warning."""
 MAX_NAME = 200
 
 
@@ -55,7 +61,8 @@ MAX_NAME = 200
 class TrainJob:
     """A ``train`` job: the model's ``name``, where the annotations come from (``annotations``,
     ``runs``, ``datasets``), how to check them (``check``: layer, model, mag, rules, ground-truth
-    layer), ``same_mag`` across voxel sizes, an optional ``comment``, and ``dry_run``."""
+    layer), ``same_mag`` across voxel sizes, an optional ``comment``, ``dry_run``, and
+    ``allow_unpainted`` (some boxes may hold nothing painted; never a whole annotation)."""
 
     name: str
     annotations: tuple[str, ...] = attrs.field(default=(), converter=tuple)
@@ -65,6 +72,7 @@ class TrainJob:
     same_mag: bool = False
     comment: str | None = None
     dry_run: bool = False
+    allow_unpainted: bool = False
 
     def validate(self) -> TrainJob:
         if not self.name.strip() or len(self.name) > MAX_NAME or any(not c.isprintable() for c in self.name):
@@ -206,14 +214,16 @@ def _group_mags(result: CheckResult, indices: Sequence[int]) -> tuple[Vec3, ...]
 
 
 def check_run(ids: Sequence[str], job: TrainJob, connection: Connection) -> tuple[list[CheckResult], SameMagChoice | None]:
-    """``wkgt check`` on the run: once, or once per voxel size (each at its mag)."""
+    """``wkgt check`` on the run: once, or once per voxel size (each at its mag); the painted
+    voxels are read by the first check only."""
+    check = attrs.evolve(job.check, painted_check=True)
     try:
-        first = check_annotations(ids, job.check, connection=connection)
+        first = check_annotations(ids, check, connection=connection)
         regroup = False
     except InvalidInput:
         if len(ids) == 1:
             raise
-        first = check_annotations(ids, attrs.evolve(job.check, mag=None), connection=connection)
+        first = check_annotations(ids, attrs.evolve(check, mag=None), connection=connection)
         regroup = True  # e.g. --mag is not a mag of every dataset: per voxel size it may be
     groups = _voxel_groups(first)
     if len(groups) == 1 and not regroup:
@@ -237,8 +247,9 @@ def check_run(ids: Sequence[str], job: TrainJob, connection: Connection) -> tupl
         ]
         choice = same_mags(candidates, options)
         mags = list(choice.mags)
+    again = attrs.evolve(job.check, painted_check=False)
     results = [
-        check_annotations([ids[i] for i in group], attrs.evolve(job.check, mag=mag), connection=connection)
+        adopt_painted(check_annotations([ids[i] for i in group], attrs.evolve(again, mag=mag), connection=connection), first)
         for group, mag in zip(members, mags)
     ]
     return results, choice
@@ -248,12 +259,13 @@ def run_findings(results: Sequence[CheckResult], job: TrainJob) -> list[Finding]
     """Every group's findings (the run-wide ones counted over all groups when there are several),
     with what stops a training raised to an error."""
     several = len(results) > 1
+    fatal = FATAL_FOR_TRAINING - (ALLOWED_UNPAINTED if job.allow_unpainted else frozenset())
     findings: list[Finding] = []
     for result in results:
         for f in result.report.findings:
             if several and f.code in RUN_WIDE:
                 continue
-            findings.append(attrs.evolve(f, severity="error") if f.code in FATAL_FOR_TRAINING else f)
+            findings.append(attrs.evolve(f, severity="error") if f.code in fatal else f)
     if several:
         rules = rule_set(job.check.rules)
         count = sum(len(r.report.boxes) for r in results)

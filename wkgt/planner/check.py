@@ -19,6 +19,15 @@ mag and the box count apply across all of them, as in the dialog (:func:`check_r
 
 The rule set's rules (:mod:`wkgt.planner.rules`) are warnings: WEBKNOSSOS trains anyway. All
 sizes below are measured on the box WEBKNOSSOS would use (shrunk to the mag).
+
+wkgt's own, beyond WEBKNOSSOS (which trains on empty ground truth): how much of each box is
+painted (:func:`with_painted`, from the fractions the caller read). A box with no voxel labelled
+non-zero is "unpainted"; a neuron box under :data:`PAINTED_ENOUGH` is "partly-painted" (dense
+neuron ground truth labels nearly every voxel; instance ground truth leaves the background 0, so
+for instances only "nothing painted" is judged); no painted voxel in any box is one
+"nothing-painted" finding (a fresh annotation: a pre-painting check), and so is an annotation of
+a run of several with nothing painted in any of its boxes. All are warnings here; ``wkgt train``
+refuses "unpainted" (unless allowed) and "nothing-painted" (always).
 """
 
 from __future__ import annotations
@@ -42,6 +51,10 @@ WK_MIN_EXTENT = 32
 """``MIN_BBOX_EXTENT_IN_EACH_DIM`` of training_data_validation.ts (voxels of the training mag)."""
 WK_MIN_BOXES = 4
 """Fewer boxes in a training run fail: the trainer holds a test fraction of them out."""
+PAINTED_ENOUGH = 0.5
+"""A neuron box with fewer of its voxels labelled non-zero is painted only partly."""
+PAINTED_CODES = frozenset({"nothing-painted", "unpainted", "partly-painted"})
+"""The painted verdicts (:func:`with_painted`)."""
 NO_COMMON_MAG = "No common magnification found for the selected layers."
 """The training dialog's ``magnificationError`` (training_data_validation.ts)."""
 
@@ -91,6 +104,8 @@ class BoxSummary:
 
     box: Box
     size_in_mag: Vec3
+    painted: float | None = None
+    """The fraction of its voxels labelled non-zero in the ground-truth layer (None: not read)."""
 
     @property
     def voxels(self) -> int:
@@ -152,12 +167,92 @@ class CheckReport:
                     "size": list(s.box.size),
                     "size_in_mag": list(s.size_in_mag),
                     "voxels": s.voxels,
+                    "painted": None if s.painted is None else round(s.painted, 4),
                     "findings": [f.code for f in self.for_box(s.box.name)],
                 }
                 for s in self.boxes
             ],
             "findings": [f.to_dict() for f in self.findings],
         }
+
+
+def _percent(fraction: float) -> str:
+    """Whole percent rounded down (49.9 % is under the 50 % it is judged against), "<1%" above 0."""
+    return "<1%" if 0 < fraction < 0.01 else f"{math.floor(fraction * 100)}%"
+
+
+def _not_counted(fallbacks: Sequence[str]) -> str:
+    names = ", ".join(f"'{f}'" for f in dict.fromkeys(fallbacks))
+    return f" (only voxels painted in the annotation count, not its fallback segmentation {names})" if names else ""
+
+
+def _nothing_painted(count: int, fallbacks: Sequence[str], annotation: str | None = None) -> Finding:
+    where = f"annotation {annotation}: none of its" if annotation else "none of the"
+    return Finding(
+        "warning",
+        "nothing-painted",
+        f"nothing painted yet: {where} {count} box(es) holds a labelled voxel in the ground-truth "
+        f"layer{_not_counted(fallbacks)}; paint them before training",
+    )
+
+
+def painted_findings(
+    summaries: Sequence[BoxSummary],
+    model: ModelKind,
+    fallbacks: Sequence[str | None] = (),
+    annotations: Sequence[str | None] = (),
+) -> list[Finding]:
+    """The painted verdicts over the boxes whose fraction is known (see the module's docstring);
+    per box its ground-truth ``fallbacks`` layer (named in the messages) and the label of its
+    ``annotations`` in a run of several: an annotation with nothing painted is one finding."""
+    n = len(summaries)
+    rows = list(zip(summaries, [*fallbacks, *[None] * n][:n], [*annotations, *[None] * n][:n]))
+    known = [row for row in rows if row[0].painted is not None]
+    if not known:
+        return []
+    if all(s.painted == 0 for s, _, _ in known):
+        return [_nothing_painted(len(known), [f for _, f, _ in known if f])]
+    findings = []
+    empty = set()
+    for label in dict.fromkeys(a for _, _, a in known if a):
+        group = [(s, f) for s, f, a in known if a == label]
+        if all(s.painted == 0 for s, _ in group):
+            empty.add(label)
+            findings.append(_nothing_painted(len(group), [f for _, f in group if f], label))
+    for s, fallback, label in known:
+        assert s.painted is not None
+        if label in empty:
+            continue
+        if s.painted == 0:
+            message = "nothing painted in the ground-truth layer" + _not_counted([fallback] if fallback else [])
+            findings.append(Finding("warning", "unpainted", message, s.box.name))
+        elif model is ModelKind.NEURONS and s.painted < PAINTED_ENOUGH:
+            findings.append(
+                Finding(
+                    "warning",
+                    "partly-painted",
+                    f"only {_percent(s.painted)} of its voxels painted (dense neuron ground truth labels "
+                    f"nearly every voxel; under {PAINTED_ENOUGH:.0%} counts as partly painted)",
+                    s.box.name,
+                )
+            )
+    return findings
+
+
+def with_painted(
+    report: CheckReport,
+    fractions: Sequence[float | None],
+    fallbacks: Sequence[str | None] = (),
+    annotations: Sequence[str | None] = (),
+) -> CheckReport:
+    """The report with each box's painted fraction (in the order of ``report.boxes``; None: not
+    read) and the painted verdicts; per box, ``fallbacks`` and ``annotations`` as in
+    :func:`painted_findings`."""
+    if len(fractions) != len(report.boxes):
+        raise ValueError(f"{len(fractions)} painted fractions for {len(report.boxes)} boxes")
+    boxes = tuple(attrs.evolve(s, painted=f) for s, f in zip(report.boxes, fractions))
+    kept = tuple(f for f in report.findings if f.code not in PAINTED_CODES)
+    return attrs.evolve(report, boxes=boxes, findings=(*kept, *painted_findings(boxes, report.model, fallbacks, annotations)))
 
 
 def shrink_to_mag(box: Box, mag: Vec3) -> Box:

@@ -38,6 +38,10 @@ class Region:
             a >= b for a, b in zip(self.end, other.end)
         )
 
+    def intersects(self, other: Region) -> bool:
+        """Whether the two regions share at least one voxel."""
+        return all(a < d and c < b for a, b, c, d in zip(self.topleft, self.end, other.topleft, other.end))
+
     def shrunk(self, margin: int) -> Region:
         size = tuple(s - 2 * margin for s in self.size)
         if any(s <= 0 for s in size):

@@ -44,7 +44,11 @@ def test_boxes_planned_by_wkgt_pass_clean(sandbox, capsys):
     url = upload(sandbox, [(b.name, b.topleft, b.size) for b in plan.boxes])
     code, data, err = check_json(sandbox, capsys, url)
     assert code == 0 and err == ""
-    assert data["ok"] is True and data["errors"] == 0 and data["warnings"] == 0
+    # nothing painted yet (a pre-painting check): one warning, no box judged on its own
+    assert data["ok"] is True and data["errors"] == 0 and [f["code"] for f in data["findings"]] == ["nothing-painted"]
+    assert all(b["painted"] == 0 and b["findings"] == [] for b in data["boxes"])
+    code, data, err = check_json(sandbox, capsys, url, "--no-painted-check")
+    assert code == 0 and data["warnings"] == 0 and all(b["painted"] is None for b in data["boxes"])
     assert data["mag"] == plan.mag and data["mag_source"] == "rule"
     assert [b["name"] for b in data["boxes"]] == [b.name for b in plan.boxes]
     assert data["annotation"]["url"] == url and data["dataset"]["id"] == L4_ID and data["layer"] == "color"
@@ -68,7 +72,7 @@ def test_hand_drawn_mistakes_get_webknossos_verdicts_and_exit_1(sandbox, capsys)
     [unaligned] = [f for f in data["findings"] if f["code"] == "unaligned"]
     assert unaligned["shrunk"] == {"topleft": [3302, 3100, 600], "size": [300, 200, 100]}
     # three boxes: training would fail (the trainer holds a test fraction out)
-    assert {f["code"] for f in data["findings"] if f["box"] is None} == {"too-few-boxes", "total-volume"}
+    assert {f["code"] for f in data["findings"] if f["box"] is None} == {"too-few-boxes", "total-volume", "nothing-painted"}
     assert data["mag_source"] == "given"
 
 

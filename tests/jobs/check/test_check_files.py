@@ -35,6 +35,9 @@ def test_check_the_zip_that_output_writes_and_its_nml(tmp_path, capsys):
     assert [b["name"] for b in data["boxes"]] == [b["name"] for b in made["boxes"]]
     assert data["annotation"]["file"] == str(out) and data["annotation"]["url"] is None
     assert data["ground_truth"]["layer"] == "ground_truth" and "2-2-1" in data["ground_truth"]["mags"]
+    # planned, not painted yet: the zip's empty ground-truth layer is one note
+    assert [f["code"] for f in data["findings"] if "painted" in f["code"]] == ["nothing-painted"]
+    assert {b["painted"] for b in data["boxes"]} == {0.0}
     # the NML inside the zip alone: the same boxes
     with zipfile.ZipFile(out) as archive:
         (name,) = [n for n in archive.namelist() if n.endswith(".nml")]
@@ -42,6 +45,7 @@ def test_check_the_zip_that_output_writes_and_its_nml(tmp_path, capsys):
     code, nml, err = run_json(capsys, ["check", "--annotation", str(tmp_path / "boxes.nml"), "--dataset", str(folder), "--json"])
     assert code == 0, err
     assert [b["topleft"] for b in nml["boxes"]] == [b["topleft"] for b in made["boxes"]]
+    assert {b["painted"] for b in nml["boxes"]} == {None}  # an NML holds no voxels: not read
     # the table names the file
     assert run(["check", "--annotation", str(out), "--dataset", str(folder)]) == 0
     assert str(out) in capsys.readouterr().out

@@ -4,7 +4,7 @@ and mag per annotation, report it on a rerun, refuse before posting when the che
 from __future__ import annotations
 
 from tests.helpers import run_json
-from tests.jobs.server import ORG, box_row, client, finish, upload_painted
+from tests.jobs.server import ORG, box_row, client, finish, paint_copy, upload_painted
 
 TRAIN_ROUTE = "/aiModels/run"
 
@@ -74,14 +74,14 @@ def test_from_run_and_dataset_take_the_finished_wkgt_annotations(sandbox, capsys
     upload_painted(sandbox, "hand-made, not wkgt", box_row("h", 3200))  # finished, but no run key: not taken
 
     code, out, err = run_json(capsys, train(sandbox, "--from-run", key, "--name", "m", "--dry-run"))
-    assert code == 3 and out is None and "1 active one(s)" in err  # painted, but not finished yet
-    finish(sandbox, annotation_id)
+    assert code == 3 and out is None and "1 active one(s)" in err  # not painted and finished yet
+    painted = paint_copy(sandbox, annotation_id)  # painted (a copy: the sandbox cannot edit volumes) and finished
     for source in (["--from-run", key], ["--dataset", "l4_sample", "--organization", ORG]):
         code, report, _ = run_json(capsys, train(sandbox, *source, "--name", "m", "--dry-run"))
-        assert code == 0 and [a["id"] for a in report["annotations"]] == [annotation_id]
+        assert code == 0 and [a["id"] for a in report["annotations"]] == [painted]
         [entry] = report["request"]["body"]["trainingAnnotations"]
         mag = [int(v) for v in created["mag"].split("-")] if "-" in created["mag"] else [int(created["mag"])] * 3
-        assert entry == {"annotationId": annotation_id, "colorLayerName": "color", "segmentationLayerName": "ground_truth", "mag": mag}
+        assert entry == {"annotationId": painted, "colorLayerName": "color", "segmentationLayerName": "ground_truth", "mag": mag}
     assert posts(sandbox) == []
 
 
@@ -97,6 +97,11 @@ def test_datasets_of_two_voxel_sizes_train_each_at_its_mag(sandbox, capsys):
     ]
     # six boxes over the run: the per-dataset count of three is not an error
     assert "too-few-boxes" not in [f["code"] for f in report["findings"]]
+    # checked twice (together, then per voxel size), the painted voxels read once: one download with volume data each
+    for url in (l4, iso):
+        downloads = sandbox.state.requests("GET", f"/annotations/{url.rsplit('/', 1)[-1]}/download")
+        assert [d for d in downloads if "skipVolumeData=true" not in d.query] == [downloads[0]]
+    assert all(b["painted"] == 1.0 for check in report["checks"] for b in check["boxes"])
 
 
 def test_an_organization_without_the_ai_add_on_is_refused_by_the_server(sandbox, capsys):
@@ -169,4 +174,34 @@ def test_ctrl_c_while_checking_says_nothing_was_started(sandbox, capsys, monkeyp
     assert code == 130 and err.strip().splitlines() == [
         "wkgt: error: interrupted while checking the annotations, before the training was started: nothing changed on the server"
     ]
+
+
+UNPAINTED = ("u", (3200, 3400, 600), (170, 170, 64))
+"""A box between the rows the tests paint (y 3200 and 3600): never painted."""
+
+
+def test_an_unpainted_box_stops_the_run_before_any_request_unless_allowed(sandbox, capsys):
+    a = upload_painted(sandbox, "gt one", box_row("a", 3200))
+    b = upload_painted(sandbox, "one left out", [*box_row("b", 3600), UNPAINTED], unpainted={"u"})
+    run = train(sandbox, "--annotation", a, "--annotation", b, "--name", "m")
+    code, report, err = run_json(capsys, run)
+    assert code == 1 and report["status"] == "refused" and report["request"] is None
+    assert [(f["box"], f["code"]) for f in report["findings"] if f["severity"] == "error"] == [("one left out/u", "unpainted")]
+    assert posts(sandbox) == [] and sandbox.state.jobs == {} and "nothing was sent" in err
+    # e.g. an instance box without any object: allowed, it stays a warning
+    code, report, _ = run_json(capsys, [*run, "--allow-unpainted", "--dry-run"])
+    assert code == 0 and report["status"] == "dry-run"
+    assert [(f["severity"], f["code"]) for f in report["findings"] if "painted" in f["code"]] == [("warning", "unpainted")]
+    assert posts(sandbox) == []
+
+
+def test_an_annotation_with_nothing_painted_is_refused_even_when_unpainted_boxes_are_allowed(sandbox, capsys):
+    a = upload_painted(sandbox, "gt one", box_row("a", 3200))
+    fresh = upload_painted(sandbox, "fresh", box_row("f", 3200, 5), unpainted={f"f{i}" for i in range(5)})
+    for run in (["--annotation", fresh], ["--annotation", a, "--annotation", fresh]):
+        code, report, _ = run_json(capsys, train(sandbox, *run, "--name", "m", "--dry-run", "--allow-unpainted"))
+        assert code == 1 and report["status"] == "refused"
+        [error] = [f for f in report["findings"] if f["severity"] == "error"]
+        assert error["code"] == "nothing-painted" and error["box"] is None
+        assert ("annotation fresh: none of its 5 box(es)" in error["message"]) == (len(run) == 4)
     assert posts(sandbox) == []
