@@ -223,7 +223,7 @@ def painted(fractions, *, model=ModelKind.NEURONS, fallbacks=(), annotations=())
 
 
 def painted_codes(report):
-    return [(f.box, f.code) for f in report.findings if f.code in {"unpainted", "partly-painted", "nothing-painted"}]
+    return [(f.box, f.code) for f in report.findings if f.code in {"unpainted", "partly-painted", "nothing-painted", "unedited"}]
 
 
 def test_painted_boxes_get_no_painted_finding_and_their_fraction_in_json():
@@ -259,12 +259,15 @@ def test_nothing_painted_anywhere_is_one_note_not_one_per_box():
     assert all(b["findings"] == [] and b["painted"] == 0 for b in report.to_dict()["boxes"])
 
 
-def test_unread_boxes_are_not_judged_and_a_fallback_is_named():
+def test_unread_boxes_are_not_judged_and_boxes_over_a_fallback_are_unedited_not_unpainted():
     report = painted([None, None, None, None, None])
     assert painted_codes(report) == [] and [b["painted"] for b in report.to_dict()["boxes"]] == [None] * 5
-    report = painted([None, 0.0, 1.0, 1.0, 1.0], fallbacks=[None, "mito", "mito", "mito", "mito"])
+    report = painted([None, 0.0, 0.1, 1.0, 1.0], fallbacks=[None, "mito", "mito", "mito", "mito"])
     [finding] = report.for_box("b1")
-    assert finding.code == "unpainted" and "not its fallback segmentation 'mito'" in finding.message
+    assert finding.code == "unedited" and "fallback segmentation 'mito'" in finding.message
+    assert list(report.for_box("b2")) == []  # partly painted over a fallback: the fallback fills the rest
+    report = painted([0.0] * 5, fallbacks=["mito"] * 5)  # a fresh proofreading annotation
+    assert painted_codes(report) == [(f"b{i}", "unedited") for i in range(5)]
 
 
 def test_painted_verdicts_replace_earlier_ones_and_need_one_fraction_per_box():

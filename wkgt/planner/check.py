@@ -28,6 +28,11 @@ for instances only "nothing painted" is judged); no painted voxel in any box is 
 "nothing-painted" finding (a fresh annotation: a pre-painting check), and so is an annotation of
 a run of several with nothing painted in any of its boxes. All are warnings here; ``wkgt train``
 refuses "unpainted" (unless allowed) and "nothing-painted" (always).
+
+A ground-truth layer with a fallback segmentation is proofreading: the tracing store serves the
+fallback's labels wherever nothing was painted, and that merged volume is what training reads. So
+there an unpainted box is "unedited" (a warning, also for ``wkgt train``: its labels are the
+fallback's, unchanged), and a partly painted one is not judged.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ WK_MIN_BOXES = 4
 """Fewer boxes in a training run fail: the trainer holds a test fraction of them out."""
 PAINTED_ENOUGH = 0.5
 """A neuron box with fewer of its voxels labelled non-zero is painted only partly."""
-PAINTED_CODES = frozenset({"nothing-painted", "unpainted", "partly-painted"})
+PAINTED_CODES = frozenset({"nothing-painted", "unpainted", "partly-painted", "unedited"})
 """The painted verdicts (:func:`with_painted`)."""
 NO_COMMON_MAG = "No common magnification found for the selected layers."
 """The training dialog's ``magnificationError`` (training_data_validation.ts)."""
@@ -181,18 +186,28 @@ def _percent(fraction: float) -> str:
     return "<1%" if 0 < fraction < 0.01 else f"{math.floor(fraction * 100)}%"
 
 
-def _not_counted(fallbacks: Sequence[str]) -> str:
-    names = ", ".join(f"'{f}'" for f in dict.fromkeys(fallbacks))
-    return f" (only voxels painted in the annotation count, not its fallback segmentation {names})" if names else ""
+def _unedited(rows: Sequence[tuple[BoxSummary, str]]) -> list[Finding]:
+    """Boxes over a fallback segmentation with nothing painted: training reads the fallback there."""
+    return [
+        Finding(
+            "warning",
+            "unedited",
+            f"nothing painted over the fallback segmentation '{fallback}': training reads its labels "
+            "here unchanged (proofread them first, or they train as they are)",
+            s.box.name,
+        )
+        for s, fallback in rows
+        if s.painted == 0
+    ]
 
 
-def _nothing_painted(count: int, fallbacks: Sequence[str], annotation: str | None = None) -> Finding:
+def _nothing_painted(count: int, annotation: str | None = None) -> Finding:
     where = f"annotation {annotation}: none of its" if annotation else "none of the"
     return Finding(
         "warning",
         "nothing-painted",
         f"nothing painted yet: {where} {count} box(es) holds a labelled voxel in the ground-truth "
-        f"layer{_not_counted(fallbacks)}; paint them before training",
+        "layer; paint them before training",
     )
 
 
@@ -203,29 +218,28 @@ def painted_findings(
     annotations: Sequence[str | None] = (),
 ) -> list[Finding]:
     """The painted verdicts over the boxes whose fraction is known (see the module's docstring);
-    per box its ground-truth ``fallbacks`` layer (named in the messages) and the label of its
-    ``annotations`` in a run of several: an annotation with nothing painted is one finding."""
+    per box its ground-truth ``fallbacks`` layer (a box over one is judged "unedited" only) and the
+    label of its ``annotations`` in a run of several: an annotation with nothing painted is one finding."""
     n = len(summaries)
     rows = list(zip(summaries, [*fallbacks, *[None] * n][:n], [*annotations, *[None] * n][:n]))
-    known = [row for row in rows if row[0].painted is not None]
+    findings = _unedited([(s, f) for s, f, _ in rows if s.painted is not None and f])
+    known = [row for row in rows if row[0].painted is not None and not row[1]]
     if not known:
-        return []
+        return findings
     if all(s.painted == 0 for s, _, _ in known):
-        return [_nothing_painted(len(known), [f for _, f, _ in known if f])]
-    findings = []
+        return [*findings, _nothing_painted(len(known))]
     empty = set()
     for label in dict.fromkeys(a for _, _, a in known if a):
         group = [(s, f) for s, f, a in known if a == label]
         if all(s.painted == 0 for s, _ in group):
             empty.add(label)
-            findings.append(_nothing_painted(len(group), [f for _, f in group if f], label))
-    for s, fallback, label in known:
+            findings.append(_nothing_painted(len(group), label))
+    for s, _, label in known:
         assert s.painted is not None
         if label in empty:
             continue
         if s.painted == 0:
-            message = "nothing painted in the ground-truth layer" + _not_counted([fallback] if fallback else [])
-            findings.append(Finding("warning", "unpainted", message, s.box.name))
+            findings.append(Finding("warning", "unpainted", "nothing painted in the ground-truth layer", s.box.name))
         elif model is ModelKind.NEURONS and s.painted < PAINTED_ENOUGH:
             findings.append(
                 Finding(

@@ -205,3 +205,20 @@ def test_an_annotation_with_nothing_painted_is_refused_even_when_unpainted_boxes
         assert error["code"] == "nothing-painted" and error["box"] is None
         assert ("annotation fresh: none of its 5 box(es)" in error["message"]) == (len(run) == 4)
     assert posts(sandbox) == []
+
+
+def test_boxes_over_a_fallback_segmentation_train_as_proofread_not_as_empty(sandbox, capsys):
+    """Nothing painted over a fallback segmentation: training reads the fallback's labels there
+    (the tracing store merges them), so the boxes are "unedited" warnings, not a refusal."""
+    from tests.helpers import create_boxes_argv
+
+    code, created, err = run_json(
+        capsys, create_boxes_argv(sandbox, "l4_sample", "--json", "--no-tissue-check", "--count", "5", "--fallback-segmentation")
+    )
+    assert code == 0, err
+    finish(sandbox, created["annotation"]["id"])
+    code, report, err = run_json(capsys, train(sandbox, "--annotation", created["annotation"]["url"], "--name", "proofread", "--dry-run"))
+    assert code == 0 and report["status"] == "dry-run", err
+    painted = [f for f in report["findings"] if f["code"] in ("unedited", "unpainted", "nothing-painted")]
+    assert [f["code"] for f in painted] == ["unedited"] * 5 and all(f["severity"] == "warning" for f in painted)
+    assert "fallback segmentation 'segmentation'" in painted[0]["message"] and posts(sandbox) == []
