@@ -42,6 +42,16 @@ def sandbox() -> Iterator:
         yield sb
 
 
+@pytest.fixture(scope="module")
+def module_sandbox() -> Iterator:
+    """One sandbox per test module (starting one is what costs); take it as ``sandbox`` with
+    ``from tests.helpers import reset_module_sandbox as sandbox``: reset before each test."""
+    from wkgt_sandbox import run_sandbox
+
+    with run_sandbox() as sb:
+        yield sb
+
+
 @pytest.fixture(scope="session")
 def recordings() -> Path:
     path = recordings_dir()

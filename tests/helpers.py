@@ -5,9 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from wkgt.cli import run
 
 ORG = "sandbox_lab"
+
+
+@pytest.fixture
+def reset_module_sandbox(module_sandbox: Any) -> Any:
+    """The module's sandbox (``tests/conftest.py``), back to its start-up world for this test;
+    a module takes it as its ``sandbox`` with ``from tests.helpers import reset_module_sandbox as sandbox``."""
+    module_sandbox.reset()
+    return module_sandbox
 
 
 def create_boxes_argv(sandbox: Any, dataset: str, *args: str) -> list[str]:

@@ -4,13 +4,13 @@ request. Placeholders: ``{url}``/``{token}`` are the sandbox's, ``{long}`` a 100
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import pytest
 
+from tests.helpers import reset_module_sandbox as sandbox  # noqa: F401 (the module's sandbox, reset per test)
 from tests.helpers import run_json
-from wkgt_sandbox import Sandbox, run_sandbox
+from wkgt_sandbox import Sandbox
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PLAN = ["plan", "--voxel-size", "11.24,11.24,30", "--mags", "1,2-2-1,4-4-1", "--bbox", "0,0,0,4096,4096,1024"]
@@ -201,18 +201,6 @@ CASES: dict[str, Case] = {
         ["evaluate", "--annotation", "66e1c3a2b7f0d94e1a2b0000", "--segmentation", "s", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9"], 4, "the server refused the token", requests=True
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def module_sandbox() -> Iterator[Sandbox]:
-    with run_sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def sandbox(module_sandbox: Sandbox) -> Sandbox:
-    module_sandbox.reset()
-    return module_sandbox
 
 
 def fill(text: str, sandbox: Sandbox) -> str:

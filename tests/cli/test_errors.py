@@ -4,7 +4,6 @@ including bugs (70, also under WKGT_DEBUG=1), Ctrl-C (130) and output that canno
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 
@@ -88,29 +87,14 @@ def test_created_annotation_is_named_when_its_result_cannot_be_printed(sandbox, 
 def test_ctrl_c_during_the_upload_says_the_annotation_may_exist_and_a_rerun_finds_it(capsys):
     """A real SIGINT while the server holds back its answer to an upload it has done: exit 130 and
     one line saying the annotation may exist; the rerun reports that very annotation."""
-    import signal
-    import time
-
-    from tests.helpers import create_boxes_argv
+    from tests.helpers import create_boxes_argv, interrupt_at
     from wkgt_sandbox import run_sandbox
 
     with run_sandbox() as sb:
         sb.faults.add(r"/annotations/upload$", latency=30.0, after=True, times=1)
         argv = create_boxes_argv(sb, "l4_sample", "--no-tissue-check")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "wkgt", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a shell, also under a backgrounded pytest
-        )  # fmt: skip
-        try:
-            while not any(e.path.endswith("/annotations/upload") for e in sb.state.request_log):
-                assert proc.poll() is None, proc.communicate()
-                time.sleep(0.05)
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=60)
-        finally:
-            proc.kill()
-        assert proc.returncode == 130
+        returncode, err = interrupt_at(sb, argv, "/annotations/upload")
+        assert returncode == 130
         assert err.strip().splitlines() == [
             "wkgt: error: interrupted during the upload: the server may have created the annotation; rerun the same "
             "command, it reports the annotation as exists or creates it"

@@ -10,19 +10,17 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
+from tests.helpers import reset_module_sandbox as sandbox  # noqa: F401 (the module's sandbox, reset per test)
 from wkgt import create_boxes
 from wkgt.client import Connection, RetryPolicy
-from wkgt.client.annotations import find_run_key
 from wkgt.jobs.create_boxes import CreateBoxesJob, CreateBoxesResult, WriteOptions
 from wkgt.jobs.planning import TissueOptions
 from wkgt.planner import PlanOptions
 from wkgt.writer.tasks import TaskOptions
-from wkgt_sandbox import Sandbox, run_sandbox
+from wkgt_sandbox import Sandbox
 
 from ..helpers import run_json
 
@@ -32,19 +30,6 @@ TASK_JOB = CreateBoxesJob(
     plan=PlanOptions(count=6), tissue=TissueOptions(check=False), write=WriteOptions(tasks=TaskOptions("sandbox_project", "training_boxes"))
 )
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Sandbox]:
-    with run_sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def sandbox(server: Sandbox) -> Sandbox:
-    server.reset()
-    server.faults.clear()
-    return server
 
 
 def make(sb: Sandbox, job: CreateBoxesJob, role: str = "manager", dataset: str = "l4_sample") -> CreateBoxesResult:

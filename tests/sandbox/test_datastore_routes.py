@@ -3,7 +3,6 @@ unmodified SDK (and plain HTTP for the rules the SDK does not exercise) against 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -11,23 +10,12 @@ import numpy as np
 import pytest
 import webknossos as wk
 
+from tests.helpers import reset_module_sandbox as sb  # noqa: F401 (the module's sandbox, reset per test)
 from wkgt_sandbox import Sandbox, run_sandbox
 
 L4_ID = "66e1c3a2b7f0d94e1a2b1001"
 PRIVATE_ID = "66e1c3a2b7f0d94e1a2b1002"  # aniso_4x4x35, not public
 BOX = wk.BoundingBox((3500, 3400, 1000), (40, 36, 20))
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[Sandbox]:
-    with run_sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def sb(shared_sandbox: Sandbox) -> Sandbox:
-    shared_sandbox.reset()
-    return shared_sandbox
 
 
 def _context(sb: Sandbox) -> wk.webknossos_context:

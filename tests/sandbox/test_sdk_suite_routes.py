@@ -6,32 +6,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
-import pytest
 import webknossos as wk
 from webknossos.client.context import _get_api_client
 
-from wkgt_sandbox import Sandbox, run_sandbox
+from tests.helpers import reset_module_sandbox as sb  # noqa: F401 (the module's sandbox, reset per test)
+from wkgt_sandbox import Sandbox
 from wkgt_sandbox.recordings import load_interactions
 
 L4_ID = "66e1c3a2b7f0d94e1a2b1001"
 VOLUME_BOX = wk.BoundingBox((3520, 3520, 1024), (40, 36, 20))
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[Sandbox]:
-    with run_sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def sb(shared_sandbox: Sandbox) -> Sandbox:
-    shared_sandbox.reset()
-    return shared_sandbox
 
 
 def _context(sb: Sandbox, role: str = "admin") -> wk.webknossos_context:

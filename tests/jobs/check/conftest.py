@@ -2,20 +2,5 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from tests.helpers import reset_module_sandbox as sandbox  # noqa: F401 (the module's sandbox, reset per test)
 
-import pytest
-
-from wkgt_sandbox import Sandbox, run_sandbox
-
-
-@pytest.fixture(scope="module")
-def module_sandbox() -> Iterator[Sandbox]:
-    with run_sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def sandbox(module_sandbox: Sandbox) -> Sandbox:
-    module_sandbox.reset()
-    return module_sandbox

@@ -4,27 +4,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
-
-from wkgt_sandbox import Sandbox, run_sandbox
+from tests.helpers import reset_module_sandbox as sandbox  # noqa: F401 (the module's sandbox, reset per test)
+from wkgt_sandbox import Sandbox
 
 from .helpers import run_json
 
 L4_ID = "66e1c3a2b7f0d94e1a2b1001"
-
-
-@pytest.fixture(scope="module")
-def module_sandbox() -> Iterator[Sandbox]:
-    with run_sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def sandbox(module_sandbox: Sandbox) -> Sandbox:
-    module_sandbox.reset()
-    return module_sandbox
 
 
 def dry_run(sandbox: Sandbox, dataset: str, *token: str) -> list[str]:

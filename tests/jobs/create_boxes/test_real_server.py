@@ -4,13 +4,12 @@ result across machines, paged rerun checks, own annotations only, tasks annotato
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
 import httpx
-import pytest
 
+from tests.helpers import reset_module_sandbox as sandbox  # noqa: F401 (the module's sandbox, reset per test)
 from wkgt import create_boxes
 from wkgt.client import Connection, RetryPolicy
 from wkgt.client.annotations import find_run_key
@@ -18,7 +17,7 @@ from wkgt.jobs.create_boxes import CreateBoxesJob, CreateBoxesResult, WriteOptio
 from wkgt.jobs.planning import TissueOptions
 from wkgt.planner import PlanOptions
 from wkgt.writer.tasks import TaskOptions
-from wkgt_sandbox import Sandbox, run_sandbox
+from wkgt_sandbox import Sandbox
 
 from .helpers import run_json, writes
 
@@ -26,19 +25,6 @@ FAST_RETRY = RetryPolicy(attempts=3, first_delay_s=0.01)
 SMALL = CreateBoxesJob(plan=PlanOptions(count=5), tissue=TissueOptions(check=False))
 TASKS = TaskOptions("sandbox_project", "training_boxes")
 TRIES = 20
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[Sandbox]:
-    with run_sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def sandbox(server: Sandbox) -> Sandbox:
-    server.reset()
-    server.faults.clear()
-    return server
 
 
 def cli(sb: Sandbox, *args: str, role: str = "admin") -> list[str]:

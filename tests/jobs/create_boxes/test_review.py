@@ -5,27 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 
 import pytest
 import webknossos as wk
 
+from tests.helpers import reset_module_sandbox as sandbox  # noqa: F401 (the module's sandbox, reset per test)
 from wkgt.cli import run
-from wkgt_sandbox import Sandbox, run_sandbox
 
 from .helpers import cli, run_json, writes
-
-
-@pytest.fixture(scope="module")
-def module_sandbox() -> Iterator[Sandbox]:
-    with run_sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def sandbox(module_sandbox: Sandbox) -> Sandbox:
-    module_sandbox.reset()
-    return module_sandbox
 
 
 def stored_boxes(sandbox, annotation_id: str) -> list[tuple[str, tuple[int, ...], tuple[int, ...]]]:

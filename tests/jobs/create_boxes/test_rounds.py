@@ -3,27 +3,11 @@ towards the total (one training run holds them all)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from wkgt_sandbox import Sandbox, run_sandbox
+from tests.helpers import reset_module_sandbox as sandbox  # noqa: F401 (the module's sandbox, reset per test)
 
 from .helpers import cli, run_json
 
 BOX_VOXELS = 89 * 89 * 36  # l4_sample at mag 1 (11.24×11.24×28 nm), rules: guide
-
-
-@pytest.fixture(scope="module")
-def module_sandbox() -> Iterator[Sandbox]:
-    with run_sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-def sandbox(module_sandbox: Sandbox) -> Sandbox:
-    module_sandbox.reset()
-    return module_sandbox
 
 
 def test_round_two_continues_the_numbering_and_counts_round_one(sandbox, capsys):
