@@ -30,7 +30,7 @@ def main(
             show_default=False,
         ),
     ],
-    layer: Annotated[Optional[str], typer.Option(help="Image layer to train on (default: first color layer).", show_default=False, callback=o.non_empty)] = None,
+    layer: o.TrainLayerOption = None,
     model: o.ModelOption = o.ModelKind.NEURONS,
     mag: o.MagOption = None,
     object_size: o.ObjectSizeOption = None,
@@ -41,10 +41,7 @@ def main(
     json: o.JsonOption = False,
     rules: o.RulesOption = "guide",
     min_object_voxels: o.MinObjectVoxelsOption = None,
-    ground_truth_layer: Annotated[
-        Optional[str],
-        typer.Option(metavar="NAME", help="Volume layer holding the ground truth (default: the first).", show_default=False, callback=o.non_empty),
-    ] = None,
+    ground_truth_layer: o.GroundTruthLayerOption = None,
     dataset: Annotated[
         Optional[str],
         typer.Option(

@@ -32,7 +32,7 @@ def main(
             show_default=False,
         ),
     ] = None,
-    layer: Annotated[Optional[str], typer.Option(help="Layer to plan for (default: first color layer).", show_default=False, callback=o.non_empty)] = None,
+    layer: o.PlanLayerOption = None,
     name: Annotated[Optional[str], typer.Option(help="Annotation name (default: wkgt <dataset> mag <mag> <date>).", rich_help_panel=WRITER, show_default=False, callback=o.non_empty)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read, plan and print the URLs; write nothing.", rich_help_panel=WRITER)] = False,
     force_new: Annotated[bool, typer.Option("--force-new", help="Create a new annotation even if this job ran before.", rich_help_panel=WRITER)] = False,

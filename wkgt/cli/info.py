@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def main(
     dataset: Annotated[str, typer.Option(metavar="DATASET", help="Dataset name, id, viewer URL, or local dataset path.", show_default=False)],
-    layer: Annotated[Optional[str], typer.Option(help="Layer to plan for (default: first color layer).", show_default=False, callback=o.non_empty)] = None,
+    layer: o.PlanLayerOption = None,
     model: o.ModelOption = o.ModelKind.NEURONS,
     mag: o.MagOption = None,
     object_size: o.ObjectSizeOption = None,

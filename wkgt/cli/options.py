@@ -27,6 +27,7 @@ def non_empty(param: typer.CallbackParam, value: T) -> T:
             raise InvalidInput(f"{param.opts[0]} is empty")
     return () if value is None and param.multiple else value  # type: ignore[return-value]  # typer converts () back to None
 
+
 PLANNING = "Planning options"
 OUTPUT = "Output options"
 SERVER = "Server options"
@@ -88,6 +89,16 @@ CsvOption = Annotated[
         "--csv", metavar="FILE", help="Also write the boxes as CSV (name, top-left, size, centre, URL) for spreadsheets and task imports.",
         rich_help_panel=OUTPUT, show_default=False,
     ),
+]
+PlanLayerOption = Annotated[
+    Optional[str], typer.Option("--layer", help="Layer to plan for (default: first color layer).", show_default=False, callback=non_empty)
+]
+TrainLayerOption = Annotated[
+    Optional[str], typer.Option("--layer", help="Image layer to train on (default: first color layer).", show_default=False, callback=non_empty)
+]
+GroundTruthLayerOption = Annotated[
+    Optional[str],
+    typer.Option("--ground-truth-layer", metavar="NAME", help="Volume layer holding the ground truth (default: the first).", show_default=False, callback=non_empty),
 ]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress on stderr (shown only on a terminal, never with --json).", rich_help_panel=OUTPUT)

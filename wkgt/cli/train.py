@@ -37,10 +37,8 @@ def main(
     folder: Annotated[Optional[str], typer.Option(metavar="NAME|PATH|ID", help="... of every dataset in this folder.", rich_help_panel=SOURCES, show_default=False, callback=o.non_empty)] = None,
     tag: Annotated[Optional[list[str]], typer.Option(metavar="TAG", help="... of every dataset carrying this tag.", rich_help_panel=SOURCES, show_default=False, callback=o.non_empty)] = None,
     model: o.ModelOption = o.ModelKind.NEURONS,
-    layer: Annotated[Optional[str], typer.Option(help="Image layer to train on (default: first color layer).", show_default=False, callback=o.non_empty)] = None,
-    ground_truth_layer: Annotated[
-        Optional[str], typer.Option(metavar="NAME", help="Volume layer holding the ground truth (default: the first).", show_default=False, callback=o.non_empty)
-    ] = None,
+    layer: o.TrainLayerOption = None,
+    ground_truth_layer: o.GroundTruthLayerOption = None,
     mag: o.MagOption = None,
     object_size: o.ObjectSizeOption = None,
     min_voxel_size: o.MinVoxelSizeOption = None,
