@@ -24,6 +24,7 @@ from .auth import (
     error,
     is_admin_of,
     is_team_manager_or_admin_of,
+    json_body,
     managed_team_ids,
     not_allowed,
     request_user,
@@ -510,10 +511,7 @@ async def edit(request: Request) -> Response:
     if isinstance(found, Response):
         return found
     state = state_of(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
+    body = await json_body(request)
     if not isinstance(body, dict):
         return error(400, "Invalid Json format")
     if not _restrictions(state, identity(request), found)["allowUpdate"]:
@@ -557,10 +555,7 @@ async def update_shared_teams(request: Request) -> Response:
     me = identity(request)
     if found.owner_id != me["id"] or found.visibility == "Private":
         return not_allowed()
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
+    body = await json_body(request)
     if not isinstance(body, list) or not all(isinstance(t, str) for t in body):
         return error(400, "Invalid Json format")
     state = state_of(request)

@@ -70,6 +70,20 @@ def is_team_manager_or_admin_of_org(user: User, organization: str | None) -> boo
     return (in_org and bool(managed_team_ids(user))) or is_admin_of(user, organization)
 
 
+async def json_body(request: Request) -> Any:
+    """The request's JSON body, or None when it is no JSON (the routes answer "Invalid Json format")."""
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
+async def json_object(request: Request) -> dict[str, Any] | None:
+    """The request's JSON body when it is an object, else None."""
+    body = await json_body(request)
+    return body if isinstance(body, dict) else None
+
+
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """The server's JSON error body: {"messages": [{"error": ...}]}."""
     return JSONResponse({"messages": [{"error": message}]}, status_code=status, headers=headers)

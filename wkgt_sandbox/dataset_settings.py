@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .api import OBJECT_ID, dataset_json, dataset_not_found, secured, sharing_token_of, state_of, visible
-from .auth import error
+from .auth import error, json_body
 from .catalog import CatalogDataset
 from .imagedata import NoData
 from .upload import properties_folder, upload_root
@@ -69,10 +69,7 @@ async def update_partial(request: Request) -> Response:
     found = _editable_dataset(request)
     if isinstance(found, Response):
         return found
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
+    body = await json_body(request)
     if not isinstance(body, dict):
         return error(400, "Invalid Json format")
     state = state_of(request)
@@ -102,10 +99,7 @@ async def update(request: Request) -> Response:
     found = _editable_dataset(request)
     if isinstance(found, Response):
         return found
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
+    body = await json_body(request)
     if not isinstance(body, dict) or not isinstance(body.get("isPublic"), bool) or not isinstance(body.get("tags", []), list):
         return error(400, "Invalid Json format")
     metadata = body.get("metadata")

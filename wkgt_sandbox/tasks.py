@@ -26,6 +26,7 @@ from .auth import (
     is_admin_of,
     is_team_manager_or_admin_of,
     is_team_manager_or_admin_of_org,
+    json_body,
     managed_team_ids,
     not_allowed,
     team_ids,
@@ -77,13 +78,6 @@ def invalid_object_id(literal: str) -> str:
 def no_read_permission(team: str, dataset: str) -> str:
     """TaskCreationService.warnIfTeamHasNoAccess."""
     return f"Project team “{team}” has no read permission to dataset “{dataset}”."
-
-
-async def _body(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        return None
 
 
 def _public(obj: JsonDict) -> JsonDict:
@@ -141,7 +135,7 @@ def _mag_restrictions(value: Any) -> JsonDict | None:
 async def task_type_create(request: Request) -> Response:
     """`TaskTypeController.create`: team managers of the task type's team and admins (403 otherwise);
     `settings` is read as TracingSettings, defaults filled in, `magRestrictions` as {min, max}."""
-    body = await _body(request)
+    body = await json_body(request)
     if not isinstance(body, dict) or "summary" not in body or "teamId" not in body:
         return error(400, "Invalid Json format")
     state, me = state_of(request), identity(request)
@@ -259,7 +253,7 @@ async def project_create(request: Request) -> Response:
     """`ProjectController.create`: a new name in the caller's organization (400), created by a team
     manager of its team or an admin (403 `Msg.notAllowed`)."""
     state, me = state_of(request), identity(request)
-    body = await _body(request)
+    body = await json_body(request)
     with state.lock:
         if isinstance(body, dict):
             org = me.get("organization")
@@ -301,7 +295,7 @@ async def project_update(request: Request) -> Response:
         return error(404, PROJECT_NOT_FOUND)
     if not manages_project(state, me, old):
         return not_allowed()
-    project = _project_from_body(state, await _body(request), old["id"], old["created"], me)
+    project = _project_from_body(state, await json_body(request), old["id"], old["created"], me)
     if isinstance(project, Response):
         return project
     with state.lock:
@@ -457,7 +451,7 @@ async def task_create(request: Request) -> Response:
     `{"status": 400, "error": ...}`. A project name the caller cannot read fails the whole request
     (400 `Msg.Project.notFound(name)`, from `warnIfTeamHasNoAccess`), after the other tasks were
     created, as on the server. `warnings` name project teams that cannot read the dataset."""
-    body = await _body(request)
+    body = await json_body(request)
     errors = _json_errors(body, TASK_PARAMETERS)
     if errors is not None:
         return JSONResponse(errors, status_code=400)
@@ -577,7 +571,7 @@ async def task_update(request: Request) -> Response:
     old = _readable_task(request)
     if old is None:
         return error(404, TASK_NOT_FOUND)
-    params = await _body(request)
+    params = await json_body(request)
     errors = _json_errors([params], TASK_PARAMETERS)
     if errors is not None:
         return JSONResponse({k.replace("obj[0]", "obj"): v for k, v in errors.items()}, status_code=400)
@@ -621,7 +615,7 @@ async def task_list(request: Request) -> Response:
     """`TaskController.listTasks` (`TaskDAO.findAllByProjectAndTaskTypeAndIdsAndUser`): the tasks the
     caller manages (team managers of the project's team, admins), filtered by `project`, `taskType`
     (ids), `ids` and `user` (tasks with a non-cancelled annotation of that user); at most 1000."""
-    body = await _body(request)
+    body = await json_body(request)
     if not isinstance(body, dict):
         return error(400, "Invalid Json format")
     filters = {key: _id_filter(body, key) for key in ("project", "taskType", "user")}

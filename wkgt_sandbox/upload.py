@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .api import is_authenticated, not_authenticated, state_of
-from .auth import error
+from .auth import error, json_object
 from .catalog import CatalogDataset
 from .folders import root_folder
 from .imagedata import DTYPES, LocalDatasetVoxels, NoData, mag_literal
@@ -59,14 +59,6 @@ def _pending(request: Request) -> dict[str, dict[str, Any]]:
     return request.app.state.pending_uploads  # type: ignore[no-any-return]
 
 
-async def _json(request: Request) -> dict[str, Any] | None:
-    try:
-        body = await request.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def _reserve(request: Request, upload_id: str, name: str, organization: str, total_files: int, folder_id: str | None) -> Response:
     state = state_of(request)
     if organization != state.current_user["organization"]:
@@ -83,7 +75,7 @@ async def reserve_upload(request: Request) -> Response:
     """`DataSourceController.reserveUpload` (v14+ body)."""
     if not is_authenticated(request):
         return not_authenticated()
-    body = await _json(request)
+    body = await json_object(request)
     try:
         info = body["resumableUploadInfo"]  # type: ignore[index]
         return _reserve(request, str(info["uploadId"]), str(body["datasetName"]), str(body["organizationId"]), int(info["totalFileCount"]), body.get("folderId"))  # type: ignore[index,union-attr]
@@ -95,7 +87,7 @@ async def reserve_upload_v13(request: Request) -> Response:
     """`DataSourceController.reserveUpload` (API ≤ 13 body)."""
     if not is_authenticated(request):
         return not_authenticated()
-    body = await _json(request)
+    body = await json_object(request)
     try:
         return _reserve(request, str(body["uploadId"]), str(body["name"]), str(body["organization"]), int(body["totalFileCount"]), body.get("folderId"))  # type: ignore[index,union-attr]
     except (KeyError, TypeError, ValueError):
@@ -224,7 +216,7 @@ async def finish_upload_v13(request: Request) -> Response:
     """`DataSourceController.finishUpload` (API ≤ 13): {uploadId} → {"newDatasetId"}."""
     if not is_authenticated(request):
         return not_authenticated()
-    body = await _json(request)
+    body = await json_object(request)
     result = _finish(request, str((body or {}).get("uploadId", "")))
     return result if isinstance(result, Response) else JSONResponse({"newDatasetId": result})
 

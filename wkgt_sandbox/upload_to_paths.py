@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .api import OBJECT_ID, dataset_not_found, identity, secured, state_of, visible
-from .auth import User, error
+from .auth import User, error, json_object
 from .catalog import CatalogDataset
 from .dataset_settings import NOT_EDITABLE
 from .imagedata import mag_literal
@@ -53,14 +53,6 @@ def _pending(request: Request) -> dict[str, dict[str, Any]]:
     return pending
 
 
-async def _body(request: Request) -> dict[str, Any] | None:
-    try:
-        body = await request.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def _prefix(request: Request, requested: Any) -> Path | None:
     root = paths_root(request)
     return root if requested in (None, "", str(root)) else None
@@ -74,7 +66,7 @@ def _may_edit(user: User, dataset: CatalogDataset) -> bool:
 @secured
 async def reserve_upload_to_paths(request: Request) -> Response:
     """`DatasetController.reserveUploadToPaths`."""
-    body = await _body(request)
+    body = await json_object(request)
     me = identity(request)
     try:
         name = str(body["datasetName"])  # type: ignore[index]
@@ -154,7 +146,7 @@ def _mag_request(request: Request, body: dict[str, Any] | None) -> tuple[Catalog
 @secured
 async def reserve_mag_upload_to_path(request: Request) -> Response:
     """`DatasetController.reserveMagUploadToPath`: the path the client writes the new mag to."""
-    found = _mag_request(request, await _body(request))
+    found = _mag_request(request, await json_object(request))
     if isinstance(found, Response):
         return found
     _, layer, mag, path = found
@@ -166,7 +158,7 @@ async def reserve_mag_upload_to_path(request: Request) -> Response:
 @secured
 async def finish_mag_upload_to_path(request: Request) -> Response:
     """`DatasetController.finishMagUploadToPath`: the written mag joins its layer."""
-    body = await _body(request)
+    body = await json_object(request)
     found = _mag_request(request, body)
     if isinstance(found, Response):
         return found
