@@ -94,11 +94,10 @@ def _read_box(array: Any, bbox: Region, mag: Vec3, start: Vec3, size: Vec3, dead
     """Voxels ``[start, start + size)`` of a (c, x, y, z) array; only what lies inside both the
     layer's box (rounded out to the mag) and the array is requested, the rest is 0."""
     out = np.zeros(size, dtype=array.dtype.numpy_dtype)
-    layer_lo = [t // m for t, m in zip(bbox.topleft, mag)]
-    layer_hi = [-(-(t + s) // m) for t, s, m in zip(bbox.topleft, bbox.size, mag)]
+    layer = bbox.in_mag(mag)
     array_hi = array.domain.exclusive_max[1:4]
-    lo = [max(a, b, 0) for a, b in zip(start, layer_lo)]
-    hi = [min(s + n, b, int(c)) for s, n, b, c in zip(start, size, layer_hi, array_hi)]
+    lo = [max(a, b, 0) for a, b in zip(start, layer.topleft)]
+    hi = [min(s + n, b, int(c)) for s, n, b, c in zip(start, size, layer.end, array_hi)]
     if any(h <= low for low, h in zip(lo, hi)):
         return out
     future = array[0, lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]].read()

@@ -118,13 +118,6 @@ def export_volume(annotation: PaintedAnnotation, volume_layer: str, directory: P
     return path, layer
 
 
-def box_grid(box: Box, mag: Sequence[int]) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """The voxels of ``mag`` (start, shape) that the box covers."""
-    start = tuple(t // m for t, m in zip(box.topleft, mag))
-    end = tuple(-(-(t + s) // m) for t, s, m in zip(box.topleft, box.size, mag))
-    return start, tuple(e - s for s, e in zip(start, end))  # type: ignore[return-value]
-
-
 VOLUME_METADATA = frozenset({"datasource-properties.json", "zarr.json", "header.wkw"})
 """Files of a volume data zip that hold no voxels (the SDK's ``_VOLUME_METADATA_FILE_NAMES``)."""
 
@@ -166,16 +159,9 @@ def painted_fractions(
         ]
         fractions = []
         for box in boxes:
-            start, shape = box_grid(box, chosen)
-            voxels = int(np.prod(shape))
-            painted = 0
-            for chunk in chunks if voxels else ():
-                # the chunk's part of the box, in voxels of the mag
-                lo = [max(s, t // m) for s, t, m in zip(start, chunk.topleft, chosen)]
-                hi = [min(s + n, -(-e // m)) for s, n, e, m in zip(start, shape, chunk.end, chosen)]
-                if all(h > low for low, h in zip(lo, hi)):
-                    size = tuple(h - low for low, h in zip(lo, hi))
-                    painted += int(np.count_nonzero(np.asarray(read(tuple(lo), size))))  # type: ignore[arg-type]
-            fractions.append(painted / voxels if voxels else 0.0)
+            grid = box.region.in_mag(chosen)
+            parts = [part for chunk in chunks if (part := grid.intersection(chunk.in_mag(chosen))) is not None]
+            painted = sum(int(np.count_nonzero(np.asarray(read(part.topleft, part.size)))) for part in parts)
+            fractions.append(painted / grid.volume if grid.volume else 0.0)
         forget_open_datasets()
     return tuple(fractions)

@@ -18,7 +18,7 @@ import numpy as np
 from ..client import Connection, DatasetFacts, DatasetRef, LayerFacts, Session, read_local_dataset
 from ..client.annotations import parse_annotation_ref
 from ..client.imagery import forget_open_datasets, local_reader, remote_reader
-from ..client.volume import PaintedAnnotation, box_grid, choose_volume_layer, download_painted, export_volume, load_painted
+from ..client.volume import PaintedAnnotation, choose_volume_layer, download_painted, export_volume, load_painted
 from ..errors import InvalidInput
 from ..planner.evaluation import SegmentationScores, score_boxes
 from ..planner.mag_choice import finest_first
@@ -135,8 +135,8 @@ def evaluate(annotation: str, job: EvaluateJob, *, connection: Connection | None
         )
         pairs = []
         for box in painted.boxes:
-            start, shape = box_grid(box, mag)
-            pairs.append((np.asarray(read_truth(start, shape)), np.asarray(read_segmentation(start, shape))))
+            grid = box.region.in_mag(mag)
+            pairs.append((np.asarray(read_truth(grid.topleft, grid.size)), np.asarray(read_segmentation(grid.topleft, grid.size))))
         forget_open_datasets()
     per_box, overall = score_boxes(pairs)
     if overall is None:

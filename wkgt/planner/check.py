@@ -276,10 +276,6 @@ def shrink_to_mag(box: Box, mag: Vec3) -> Box:
     return Box(box.name, tuple(lo), tuple(max(h - low, 0) for low, h in zip(lo, hi)))  # type: ignore[arg-type]
 
 
-def _region(box: Box) -> Region:
-    return Region(box.topleft, box.size)
-
-
 def _pick_mag(
     voxel_size_nm: Vec3f,
     mag: Vec3 | None,
@@ -407,11 +403,11 @@ def _outside_findings(boxes: Sequence[Box], dataset_bbox: Region | None, volume_
     """One error per box that is (partly) outside the dataset, else outside the volume layer."""
     findings = []
     for box in boxes:
-        if dataset_bbox is not None and not dataset_bbox.contains(_region(box)):
+        if dataset_bbox is not None and not dataset_bbox.contains(box.region):
             findings.append(
                 Finding("error", "outside-dataset", f"(partly) outside the dataset layer's bounding box {dataset_bbox}", box.name)
             )
-        elif volume_bbox is not None and not volume_bbox.contains(_region(box)):
+        elif volume_bbox is not None and not volume_bbox.contains(box.region):
             findings.append(
                 Finding(
                     "error",

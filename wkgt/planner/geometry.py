@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,6 +42,24 @@ class Region:
     def intersects(self, other: Region) -> bool:
         """Whether the two regions share at least one voxel."""
         return all(a < d and c < b for a, b, c, d in zip(self.topleft, self.end, other.topleft, other.end))
+
+    def intersection(self, other: Region) -> Region | None:
+        """The voxels both regions hold, or None when they share none."""
+        lo = tuple(max(a, b) for a, b in zip(self.topleft, other.topleft))
+        hi = tuple(min(a, b) for a, b in zip(self.end, other.end))
+        if any(h <= low for low, h in zip(lo, hi)):
+            return None
+        return Region(lo, tuple(h - low for low, h in zip(lo, hi)))  # type: ignore[arg-type]
+
+    def in_mag(self, mag: Sequence[int]) -> Region:
+        """The region in voxels of ``mag``, rounded out: every mag voxel it touches."""
+        lo = tuple(t // m for t, m in zip(self.topleft, mag))
+        hi = tuple(-(-e // m) for e, m in zip(self.end, mag))
+        return Region(lo, tuple(h - low for low, h in zip(lo, hi)))  # type: ignore[arg-type]
+
+    @property
+    def volume(self) -> int:
+        return math.prod(self.size)
 
     def shrunk(self, margin: int) -> Region:
         size = tuple(s - 2 * margin for s in self.size)

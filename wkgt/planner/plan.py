@@ -76,6 +76,11 @@ class Box:
     def center(self) -> Vec3:
         return tuple(t + s // 2 for t, s in zip(self.topleft, self.size))  # type: ignore[return-value]
 
+    @property
+    def region(self) -> Region:
+        """The voxels it covers (mag 1)."""
+        return Region(self.topleft, self.size)
+
     def to_bounding_box(self) -> Any:
         """The SDK's ``webknossos.BoundingBox`` (named) for this box."""
         from webknossos import BoundingBox

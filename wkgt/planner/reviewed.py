@@ -79,7 +79,7 @@ def misfits(plan: Plan, voxel_size_nm: Vec3f, mags: Sequence[Vec3], bbox: Region
         problems.append("the plan holds no boxes")
     mag = plan.mag_vec
     for box in plan.boxes:
-        region = Region(box.topleft, box.size)
+        region = box.region
         if not bbox.contains(region):
             problems.append(f"{box.name} ({format_vec(box.topleft, ',')} + {format_vec(box.size)}) is not inside the layer {bbox}")
         elif any(t % m or s % m for t, s, m in zip(box.topleft, box.size, mag)):
