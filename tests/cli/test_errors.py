@@ -4,6 +4,7 @@ including bugs (70, also under WKGT_DEBUG=1), Ctrl-C (130) and output that canno
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 
@@ -82,6 +83,39 @@ def test_created_annotation_is_named_when_its_result_cannot_be_printed(sandbox, 
     assert sandbox.token not in err
     code, data, _ = run_json(capsys, argv)
     assert code == 0 and data["status"] == "exists"
+
+
+def closed_pipe() -> int:
+    """The write end of a pipe whose reader is gone (``wkgt ... | head`` after head exits)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    return write_end
+
+
+def test_a_closed_pipe_is_output_that_cannot_be_written_exit_2():
+    """Not rich's silent exit 1, which README reserves for "check found errors"."""
+    write_end = closed_pipe()
+    try:
+        done = subprocess.run([sys.executable, "-m", "wkgt", *PLAN], stdout=write_end, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["wkgt: error: cannot write the output: Broken pipe"]
+
+
+def test_created_annotation_is_named_when_its_table_meets_a_closed_pipe(sandbox, monkeypatch, capsys):
+    argv = ["create-boxes", "--dataset", "l4_sample", "--count", "5", "--no-tissue-check",
+            "--webknossos-url", sandbox.url, "--token", sandbox.token]
+    closed = os.fdopen(closed_pipe(), "w")
+    monkeypatch.setattr(sys, "stdout", closed)  # wkgt create-boxes ... | head -1
+    code = run(argv)
+    monkeypatch.undo()
+    with contextlib.suppress(OSError):
+        closed.close()
+    assert code == 6
+    (line,) = [line for line in capsys.readouterr().err.strip().splitlines() if line.startswith("wkgt: error:")]
+    (annotation_id,) = sandbox.state.annotations
+    assert f"annotation created: {sandbox.url}/annotations/{annotation_id}" in line and "Broken pipe" in line
 
 
 def test_ctrl_c_during_the_upload_says_the_annotation_may_exist_and_a_rerun_finds_it(capsys):

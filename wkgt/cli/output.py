@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,6 +34,13 @@ class OutputConsole(Console):
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:
         Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+    def on_broken_pipe(self) -> None:
+        """A closed pipe (``wkgt ... | head``) is output that cannot be written, like a full disk:
+        raise it, so the command says what it made and exits with README's code (rich's default,
+        a silent exit 1, reads as "check found errors" and hides a created annotation)."""
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
     def _render_buffer(self, buffer: Any) -> str:
         """Lines without the padding that fills table cells to the column's width, in a pipe or
