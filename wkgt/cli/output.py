@@ -39,7 +39,7 @@ class OutputConsole(Console):
         """A closed pipe (``wkgt ... | head``) is output that cannot be written, like a full disk:
         raise it, so the command says what it made and exits with README's code (rich's default,
         a silent exit 1, reads as "check found errors" and hides a created annotation)."""
-        self.quiet = True
+        del self._buffer[:]  # the unwritable rest; the console stays usable (it is shared)
         raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
     def _render_buffer(self, buffer: Any) -> str:
