@@ -21,6 +21,11 @@ class NotFound(WkgtError):
     exit_code = 3
 
 
+class NotVisibleToToken(NotFound):
+    """Not found, and the token is why: none was given, or the server refused it (still exit 3:
+    a lookup never exits 4; the message names the cause)."""
+
+
 class AuthError(WkgtError):
     """Missing or rejected token."""
 

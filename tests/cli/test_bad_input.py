@@ -191,14 +191,14 @@ CASES: dict[str, Case] = {
     "plan file missing": Case([*CREATE, "--plan", "missing.json"], 2, "--plan missing.json: cannot read it"),
     "no such annotation": Case([*CHECK, "--annotation", "66e1c3a2b7f0d94e1a2b0000"], 3, "the token is valid (user", requests=True),
     "annotation with a refused token": Case(
-        ["check", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9", "--annotation", "66e1c3a2b7f0d94e1a2b0000"], 4, "the server refused the token", requests=True
+        ["check", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9", "--annotation", "66e1c3a2b7f0d94e1a2b0000"], 3, "the server refused the token", requests=True
     ),
-    "annotation without a token": Case(["check", "--webknossos-url", "{url}", "--annotation", "66e1c3a2b7f0d94e1a2b0000"], 4, "no token was given", requests=True),
+    "annotation without a token": Case(["check", "--webknossos-url", "{url}", "--annotation", "66e1c3a2b7f0d94e1a2b0000"], 3, "no token was given", requests=True),
     "undo with a refused token": Case(
-        ["undo", "66e1c3a2b7f0d94e1a2b0000", "--dry-run", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9"], 4, "the server refused the token", requests=True
+        ["undo", "66e1c3a2b7f0d94e1a2b0000", "--dry-run", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9"], 3, "the server refused the token", requests=True
     ),
     "evaluate with a refused token": Case(
-        ["evaluate", "--annotation", "66e1c3a2b7f0d94e1a2b0000", "--segmentation", "s", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9"], 4, "the server refused the token", requests=True
+        ["evaluate", "--annotation", "66e1c3a2b7f0d94e1a2b0000", "--segmentation", "s", "--webknossos-url", "{url}", "--token", "wrong-Qx7Zp9"], 3, "the server refused the token", requests=True
     ),
 }
 

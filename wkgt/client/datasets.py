@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from ..errors import NotFound, WkgtError
+from ..errors import NotFound, NotVisibleToToken, WkgtError
 from .dataset_ref import DatasetRef
 from .session import Session
 
@@ -168,8 +168,9 @@ def close_names(session: Session, name: str, organization: str | None = None) ->
 
 def with_suggestions(err: NotFound, session: Session, ref: DatasetRef) -> NotFound:
     """``err`` (a dataset name not found) with the close names the token can list, if any; unchanged
-    when a dataset of that very name is readable (then something else was not found)."""
-    if ref.name is None or ref.id is not None or "ambiguous" in str(err):
+    when a dataset of that very name is readable (then something else was not found), or when the
+    token is why (the names it lists would be the public ones only)."""
+    if ref.name is None or ref.id is not None or "ambiguous" in str(err) or isinstance(err, NotVisibleToToken):
         return err
     try:
         close = close_names(session, ref.name, ref.organization)

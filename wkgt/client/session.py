@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ..errors import AuthError, NotFound, ServerError, WkgtError
+from ..errors import AuthError, NotFound, NotVisibleToToken, ServerError, WkgtError
 from .config import RetryPolicy, ServerConfig
 from .dataset_ref import DatasetRef
 from .facts import DatasetFacts, facts_from_properties
@@ -188,18 +188,18 @@ class Session:
             raise self.not_found_or_refused(err) from None
 
     def not_found_or_refused(self, err: NotFound, visible: str = "public datasets") -> WkgtError:
-        """A lookup found nothing, perhaps because of the token: without one, only ``visible``
-        things are (exit 4); with one, ``GET /user`` (1 request) tells a refused token (exit 4)
-        from a valid one (exit 3, naming the token's user)."""
+        """A lookup found nothing, perhaps because of the token: it stays "not found" (exit 3;
+        a lookup never exits 4) and says which: without a token only ``visible`` things are; with
+        one, ``GET /user`` (1 request) tells a refused token from a valid one (naming its user)."""
         if not self.config.token:
-            return AuthError(
+            return NotVisibleToToken(
                 f"{err}: no token was given, so only {visible} are visible "
                 "(set WK_TOKEN, WK_TOKEN in ./.env, or --token with --webknossos-url)"
             )
         try:
             user = self.read("checking the token", lambda: self.api().user_current())
         except AuthError:
-            return AuthError(
+            return NotVisibleToToken(
                 f"{err}: the server refused the token (wrong or expired; a new one is in WEBKNOSSOS → user menu → Auth Token)"
             )
         except WkgtError:

@@ -20,14 +20,14 @@ def dry_run(sandbox: Sandbox, dataset: str, *token: str) -> list[str]:
 def test_a_refused_token_is_named_as_the_cause(sandbox, capsys):
     """aniso_4x4x35 is private: with a wrong token the listing shows only public datasets."""
     code, _, err = run_json(capsys, dry_run(sandbox, "aniso_4x4x35", "--token", "wrong-Qx7Zp9"))
-    assert code == 4
+    assert code == 3  # a lookup is "not found" (exit 3), never 4; the message names the cause
     assert "no dataset named 'aniso_4x4x35'" in err and "refused the token" in err and "wrong-Qx7Zp9" not in err
     assert [e.path for e in sandbox.state.request_log][-1].endswith("/user")
 
 
 def test_a_missing_token_is_named_as_the_cause(sandbox, capsys):
     code, _, err = run_json(capsys, dry_run(sandbox, "aniso_4x4x35"))
-    assert code == 4 and "no token was given" in err and "WK_TOKEN" in err
+    assert code == 3 and "no token was given" in err and "WK_TOKEN" in err
     assert not [e for e in sandbox.state.request_log if e.path.endswith("/user")]
 
 
@@ -38,7 +38,7 @@ def test_a_valid_token_leaves_not_found(sandbox, capsys):
     code, _, err = run_json(capsys, dry_run(sandbox, "66e1c3a2b7f0d94e1a2b9999", "--token", sandbox.token))
     assert code == 3 and "the token is valid" in err
     code, _, err = run_json(capsys, dry_run(sandbox, "66e1c3a2b7f0d94e1a2b9999", "--token", "wrong-Qx7Zp9"))
-    assert code == 4 and "refused the token" in err
+    assert code == 3 and "refused the token" in err
 
 
 def local_folder(tmp_path, name: str) -> None:
