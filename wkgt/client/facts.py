@@ -40,6 +40,7 @@ class DatasetFacts:
     organization: str | None = None
     directory_name: str | None = None
     server: str | None = None
+    is_public: bool | None = None  # None: unknown (a local dataset, a saved plan)
 
     def layer(self, name: str | None = None) -> LayerFacts:
         """The named layer, or the first color layer WEBKNOSSOS can train on; clear errors otherwise.

@@ -226,6 +226,7 @@ class Session:
             organization=api_dataset.owning_organization,
             directory_name=api_dataset.directory_name,
             server=self.config.url,
+            is_public=bool(api_dataset.is_public),
         )
 
     def known_user(self) -> Any | None:

@@ -23,7 +23,7 @@ from ..client.dataset_ref import DatasetRef, local_folder_hint
 from ..client.ground_truth import organization_warning
 from ..client.imagery import local_reader, remote_reader
 from ..client.rounds import gather_avoided
-from ..errors import Interrupted, InvalidInput, NotFound
+from ..errors import AuthError, Interrupted, InvalidInput, NotFound
 from ..planner import Plan, PlanOptions
 from ..planner.reviewed import ReviewedPlan
 from ..planner.avoid import DEFAULT_GAP_NM, check_gap_nm, gap_voxels
@@ -47,7 +47,6 @@ from ..writer.preview import render_preview
 from ..writer.tasks import TaskOptions, TaskResult, TaskTarget, check_mag, create_tasks, existing_result, prepare_tasks, tasks_of_run
 from ..writer.upload import new_upload_id, reconcile
 from ..writer.progress import SILENT, Progress
-from ..writer.tasks import TaskOptions, TaskResult, create_tasks
 from . import review
 from .distribute import Distribution, check_available
 from .planning import TissueOptions, checked, plan_layer
@@ -297,9 +296,8 @@ def create_boxes(
         )
         if plan.holdout:
             checked(evaluation_plan(plan), facts, chosen, job.plan, ground_truth)
-    user = session.known_user()  # read by the rerun check; a dry run spends no request on it
-    if target is None and user is not None and (warning := organization_warning(str(user.organization), facts)):
-        notes += (warning,)  # tasks refuse such a dataset in prepare_tasks
+    if target is None:  # tasks refuse a dataset of another organization in prepare_tasks
+        notes += _organization_notes(session, facts, write.dry_run)
     plan = review.with_local_folder_note(plan, ref)
     review.save(plan, write.save, facts, chosen)
     if target is not None:
@@ -315,6 +313,26 @@ def create_boxes(
         plan, written.status, written.annotation, evaluation,
         archived_duplicates=written.archived, warnings=notes + written.warnings,
     )  # fmt: skip
+
+
+def _organization_notes(session: Session, facts: DatasetFacts, dry_run: bool) -> tuple[str, ...]:
+    """Warn when the dataset is another organization's (WEBKNOSSOS trains only on one's own).
+
+    A run that writes has read the token's user already (the rerun check). A dry run reads it
+    (``GET /user``) only for a public dataset: a token reads another organization's dataset only if
+    it is public (``DatasetDAO.readAccessQ``), so a private one is the user's own. A refused token
+    is then said too, since the dry run read the public dataset as an anonymous user."""
+    user = session.known_user()
+    if user is None and dry_run and session.config.token and facts.is_public:
+        try:
+            user = session.current_user()
+        except AuthError:
+            return (
+                "the server refused the token (wrong or expired): this dry run read the public dataset "
+                "anonymously, and a run that writes will fail (exit 4)",
+            )
+    warning = organization_warning(str(user.organization), facts) if user is not None else None
+    return (warning,) if warning else ()
 
 
 @attrs.frozen

@@ -234,11 +234,25 @@ def test_a_dataset_of_another_organization_is_warned(sandbox, capsys):
 
 
 def test_planning_on_a_dataset_of_another_organization_is_warned(sandbox, capsys):
-    """Issue 12: WEBKNOSSOS trains only on datasets of the user's own organization, so an
-    annotation written on another one's says so (the rerun check has read the user; a dry run
-    keeps its request budget); one's own gets no such warning."""
+    """Issue 12: WEBKNOSSOS trains only on datasets of the user's own organization, so a plan on
+    another one's says so, in the dry run meant for review too (another organization's dataset is
+    readable only if public: a dry run asks ``GET /user`` for public ones alone); one's own gets
+    no such warning."""
     argv = create_boxes_argv(sandbox, "foreign", "--json", "--no-tissue-check", "--count", "5")
     argv[argv.index("--organization") + 1] = "partner_lab"
+    code, data, err = run_json(capsys, [*argv, "--dry-run"])
+    assert code == 0 and data["status"] == "dry-run", err
+    assert any("belongs to organization partner_lab, you to sandbox_lab" in w for w in data["warnings"]), data["warnings"]
+    assert [e.path for e in sandbox.state.request_log if e.path.endswith("/user")] == ["/api/v16/user"]
+    sandbox.state.request_log.clear()
+    code, data, err = run_json(capsys, create_boxes_argv(sandbox, "mixed_mags", "--json", "--no-tissue-check", "--count", "5", "--dry-run"))
+    assert code == 0 and not any("organization" in w for w in data["warnings"]), err
+    assert not [e for e in sandbox.state.request_log if e.path.endswith("/user")]  # private: one's own
+    refused = [*argv, "--dry-run"]
+    refused[refused.index("--token") + 1] = "wrong-Qx7Zp9"
+    code, data, err = run_json(capsys, refused)
+    assert code == 0 and data["status"] == "dry-run", err
+    assert any("refused the token" in w and "exit 4" in w for w in data["warnings"]) and "wrong-Qx7Zp9" not in err
     code, data, err = run_json(capsys, argv)
     assert code == 0 and data["status"] == "created", err
     assert any("belongs to organization partner_lab, you to sandbox_lab" in w for w in data["warnings"]), data["warnings"]
