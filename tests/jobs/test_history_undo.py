@@ -22,7 +22,7 @@ from wkgt.planner import PlanOptions
 from wkgt.writer.tasks import TaskOptions
 from wkgt_sandbox import Sandbox
 
-from ..helpers import run_json
+from ..helpers import run, run_json
 
 FAST_RETRY = RetryPolicy(attempts=2, first_delay_s=0.01)
 ANNOTATION_JOB = CreateBoxesJob(plan=PlanOptions(count=5), tissue=TissueOptions(check=False))
@@ -304,3 +304,22 @@ def test_ctrl_c_while_undo_reads_says_nothing_changed(sandbox, capsys, monkeypat
         "wkgt: error: interrupted before anything was archived or deleted: nothing changed on the server"
     ]
     assert writes(sandbox) == [] and state_of(sandbox, first.annotation.id) == "Active"
+
+
+def test_a_holdout_run_is_one_run_with_its_evaluation_set_and_undo_archives_both(sandbox, capsys):
+    """The evaluation annotation (``--holdout``) has a run key of its own (its rerun check) and
+    names its job's: history lists it in that run, and undoing the run archives it too."""
+    argv = ["create-boxes", "--dataset", "l4_sample", "--count", "5", "--holdout", "2", "--no-tissue-check", "--json"]
+    code, made, err = run_json(capsys, [*argv, *server_args(sandbox, "manager")])
+    assert code == 0 and made["status"] == "created", err
+    training, evaluation = made["annotation"]["id"], made["evaluation"]["id"]
+    (listed,) = history(sandbox, capsys)["runs"]
+    assert listed["run_key"] == made["run_key"] and listed["boxes"] == 5 and listed["url"] == made["annotation"]["url"]
+    assert [(a["id"], a["evaluation"], a["boxes"]) for a in listed["annotations"]] == [(training, False, 5), (evaluation, True, 2)]
+    code = run(["history", "--dataset", "l4_sample", *server_args(sandbox, "manager")])
+    table = capsys.readouterr().out
+    assert code == 0 and table.count(made["run_key"]) == 1 and "2 annotations" in table and "evaluation" in table
+    code, done, err = undo(sandbox, capsys, made["run_key"], "--yes")
+    assert code == 0, err
+    assert sorted(i["id"] for i in done["archived"]) == sorted([training, evaluation])
+    assert state_of(sandbox, training) == state_of(sandbox, evaluation) == "Finished"

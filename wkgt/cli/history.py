@@ -52,6 +52,7 @@ def _made(run: HistoryRun) -> str:
     archived = sum(not a.active for a in run.annotations)
     extra = [f"{archived} archived"] if archived and archived < len(run.annotations) else []
     extra += [f"{copies} --force-new {'copy' if copies == 1 else 'copies'}"] if copies else []
+    extra += [f"evaluation set of {plural(e.boxes, 'box')}" for e in run.annotations if e.evaluation]
     details = f" ({', '.join(extra)})" if extra else ""
     return f"{plural(len(run.annotations), 'annotation')}{details}: {run.url}"
 

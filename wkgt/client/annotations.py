@@ -25,6 +25,9 @@ RUN_KEY_PATTERN = re.compile(rf"{RUN_KEY_LABEL}: ([0-9a-f]{{16}})")
 UPLOAD_LABEL = "wkgt-upload"
 UPLOAD_PATTERN = re.compile(rf"{UPLOAD_LABEL}: ([0-9a-f]{{16}})")
 COPY_LABEL = "wkgt-copy: --force-new"
+EVALUATION_LABEL = "wkgt-evaluation-of"
+"""Marks a ``--holdout`` evaluation annotation with the run key of its job: history and undo count it in that run."""
+EVALUATION_PATTERN = re.compile(rf"{EVALUATION_LABEL}: ([0-9a-f]{{16}})")
 """Marks an annotation made with ``--force-new``: never the job's result, never archived as a duplicate."""
 ANNOTATION_ID = re.compile(r"^[0-9a-f]{24}$")
 ANNOTATION_PATH = re.compile(r"^/annotations/(?:[A-Za-z]+/)?(?P<id>[0-9a-f]{24})/?$")
@@ -68,6 +71,12 @@ def find_run_key(description: str | None) -> str | None:
 def find_upload_id(description: str | None) -> str | None:
     """The id wkgt gave one upload (``wkgt-upload: <16 hex>``), to find exactly that upload again."""
     match = UPLOAD_PATTERN.search(description or "")
+    return match.group(1) if match else None
+
+
+def find_evaluation_of(description: str | None) -> str | None:
+    """The run key of the job whose evaluation set (``--holdout``) this annotation is, if it is one."""
+    match = EVALUATION_PATTERN.search(description or "")
     return match.group(1) if match else None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from .annotations import find_run_key, is_copy
+from .annotations import find_evaluation_of, find_run_key, is_copy
 from .session import Session
 from .tasks import ServerTask, project_tasks
 
@@ -50,6 +50,17 @@ class WkgtAnnotation:
     owner: str
     modified_ms: int | None
     copy: bool
+    evaluation_of: str | None = None  # a ``--holdout`` evaluation set: its job's run key
+
+    @property
+    def run(self) -> str:
+        """The run this annotation belongs to: its own run key, or its job's for an evaluation set."""
+        return self.evaluation_of or self.run_key
+
+    def of_run(self, key: str) -> bool:
+        """Made by the run ``key``: its result (or a copy), or that run's evaluation set (or the
+        evaluation set's own key, to undo that set alone)."""
+        return key in (self.run_key, self.evaluation_of)
 
     @property
     def created(self) -> dt.datetime:
@@ -77,6 +88,7 @@ class WkgtAnnotation:
             owner=_user_name(owner),
             modified_ms=entry.get("modified"),
             copy=is_copy(description),
+            evaluation_of=find_evaluation_of(description),
         )
 
 

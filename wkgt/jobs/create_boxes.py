@@ -308,7 +308,7 @@ def create_boxes(
         return result(plan, "dry-run", warnings=notes)
     progress.step(f"uploading the annotation ({len(plan.boxes)} boxes)")
     written = _write_annotation(session, plan, facts, write, key, fallback)
-    evaluation = _write_evaluation(session, plan, facts, write, eval_key, fallback) if plan.holdout else None
+    evaluation = _write_evaluation(session, plan, facts, write, key, fallback) if plan.holdout else None
     return result(
         plan, written.status, written.annotation, evaluation,
         archived_duplicates=written.archived, warnings=notes + written.warnings,
@@ -371,15 +371,16 @@ def _write_annotation(
 
 
 def _write_evaluation(
-    session: Session, plan: Plan, facts: DatasetFacts, write: WriteOptions, eval_key: str, fallback: LayerFacts | None
+    session: Session, plan: Plan, facts: DatasetFacts, write: WriteOptions, key: str, fallback: LayerFacts | None
 ) -> AnnotationRef:
     """The evaluation annotation (``--holdout``): the one an earlier run made, else one upload,
     reconciled like the training annotation (one per job across machines)."""
+    eval_key = evaluation_key(key)
     if not write.force_new and (existing := find_existing(session, eval_key)) is not None:
         return existing
     upload_id = new_upload_id()
     built = build_evaluation_annotation(
-        plan, facts, name=evaluation_name(write.name or default_name(facts, plan)), key=eval_key, upload_id=upload_id,
+        plan, facts, name=evaluation_name(write.name or default_name(facts, plan)), key=eval_key, of_key=key, upload_id=upload_id,
         fallback_segmentation=fallback.name if fallback is not None else False,
     )  # fmt: skip
     made = upload(session, built, upload_id)
@@ -488,7 +489,7 @@ def _local_job(path: Path, job: CreateBoxesJob, progress: Progress = SILENT) -> 
     if plan.holdout:
         evaluation_output = write.output.with_name(f"{write.output.stem}-evaluation.zip")
         evaluation = build_evaluation_annotation(
-            plan, facts, name=evaluation_name(name), key=evaluation_key(key), fallback_segmentation=fallback_name
+            plan, facts, name=evaluation_name(name), key=evaluation_key(key), of_key=key, fallback_segmentation=fallback_name
         )
         save_annotation(evaluation, evaluation_output)
     return CreateBoxesResult(

@@ -48,6 +48,7 @@ class RunAnnotation:
     boxes: int
     created: dt.datetime
     copy: bool
+    evaluation: bool = False  # the run's evaluation set (``--holdout``), never its result
 
     @property
     def active(self) -> bool:
@@ -56,7 +57,7 @@ class RunAnnotation:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "url": self.url, "name": self.name, "state": self.state, "boxes": self.boxes,
-            "created": iso(self.created), "copy": self.copy,
+            "created": iso(self.created), "copy": self.copy, "evaluation": self.evaluation,
         }  # fmt: skip
 
 
@@ -78,8 +79,9 @@ class RunTask:
 @attrs.frozen
 class HistoryRun:
     """What one run key made: annotations (kind ``annotation``) or tasks (kind ``tasks``).
-    ``boxes`` is the box count of the run's result (its oldest active annotation that is no copy,
-    else its oldest annotation) or its number of tasks; ``state`` is ``active`` while the run has
+    ``boxes`` is the box count of the run's result (its oldest active annotation that is no copy
+    and no evaluation set, else its oldest such annotation) or its number of tasks; a ``--holdout``
+    run's evaluation set is one of its annotations; ``state`` is ``active`` while the run has
     an active annotation (a rerun of the job reports it) or tasks, else ``archived``."""
 
     run_key: str
@@ -95,7 +97,7 @@ class HistoryRun:
     @property
     def result(self) -> RunAnnotation | None:
         """The annotation a rerun of the job reports (None: the run has none active, or is tasks)."""
-        return next((a for a in self.annotations if a.active and not a.copy), None)
+        return next((a for a in self.annotations if a.active and not a.copy and not a.evaluation), None)
 
     @property
     def url(self) -> str | None:
@@ -191,14 +193,18 @@ def _annotation_runs(server: str, found: Sequence[tuple[WkgtAnnotation, int]]) -
     by_key: dict[str, list[RunAnnotation]] = {}
     owners: dict[str, str] = {}
     for listed, boxes in found:
-        by_key.setdefault(listed.run_key, []).append(
-            RunAnnotation(listed.id, annotation_url(server, listed.id), listed.name, listed.state, boxes, listed.created, listed.copy)
+        by_key.setdefault(listed.run, []).append(
+            RunAnnotation(
+                listed.id, annotation_url(server, listed.id), listed.name, listed.state, boxes, listed.created, listed.copy,
+                evaluation=listed.evaluation_of is not None,
+            )
         )
-        owners[listed.run_key] = listed.owner
+        owners[listed.run] = listed.owner
     runs = []
     for key, members in by_key.items():
         members.sort(key=lambda a: a.id)
-        result = next((a for a in members if a.active and not a.copy), members[0])
+        training = [a for a in members if not a.evaluation] or members
+        result = next((a for a in training if a.active and not a.copy), training[0])
         state: RunState = "active" if any(a.active for a in members) else "archived"
         runs.append(HistoryRun(key, "annotation", members[0].created, result.boxes, owners[key], state, tuple(members)))
     return runs

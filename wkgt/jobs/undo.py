@@ -177,8 +177,8 @@ def _plan_run(session: Session, key: str) -> UndoResult:
     server = session.config.url
     target = key
     own, colleagues = wkgt_annotations(session)
-    mine = [a for a in own if a.run_key == key]
-    theirs = [a for a in colleagues if a.run_key == key]
+    mine = [a for a in own if a.of_run(key)]  # with the run's evaluation set (--holdout)
+    theirs = [a for a in colleagues if a.of_run(key)]
     notes = (
         (f"{len(theirs)} annotation(s) of colleagues carry the same run key (their own runs of the same job); only they can undo them",)
         if theirs

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from .._version import __version__
-from ..client.annotations import COPY_LABEL, RUN_KEY_LABEL, UPLOAD_LABEL
+from ..client.annotations import COPY_LABEL, EVALUATION_LABEL, RUN_KEY_LABEL, UPLOAD_LABEL
 from ..client.facts import DatasetFacts
 from ..client.sdk import webknossos
 from ..planner.ground_truth import fallback_layer
@@ -26,11 +26,16 @@ def default_name(dataset: DatasetFacts, plan: Plan, today: dt.date | None = None
     return f"wkgt {dataset.name} mag {plan.mag} {(today or dt.date.today()).isoformat()}"
 
 
-def describe(plan: Plan, key: str, upload_id: str | None = None, copy: bool = False) -> str:
+def describe(plan: Plan, key: str, upload_id: str | None = None, copy: bool = False, evaluation_of: str | None = None) -> str:
     """The annotation's description: the plan in one paragraph, then the run key (a rerun of the
     job finds the annotation by it), the id of this upload (finds exactly this upload after an
-    unclear failure) and, for ``--force-new``, the mark that this is an extra copy."""
-    marks = (f"\n{UPLOAD_LABEL}: {upload_id}" if upload_id else "") + (f"\n{COPY_LABEL}" if copy else "")
+    unclear failure), for ``--force-new`` the mark that this is an extra copy, and for an
+    evaluation set the run key of its job (``wkgt history`` and ``wkgt undo`` count it there)."""
+    marks = (
+        (f"\n{UPLOAD_LABEL}: {upload_id}" if upload_id else "")
+        + (f"\n{COPY_LABEL}" if copy else "")
+        + (f"\n{EVALUATION_LABEL}: {evaluation_of}" if evaluation_of else "")
+    )
     size = "×".join(map(str, plan.box_size))
     size_mag1 = "×".join(map(str, plan.box_size_mag1))
     return (

@@ -24,10 +24,12 @@ def evaluation_plan(plan: Plan) -> Plan:
 
 
 def build_evaluation_annotation(
-    plan: Plan, dataset: DatasetFacts, *, name: str, key: str, upload_id: str | None = None, fallback_segmentation: bool | str = False
+    plan: Plan, dataset: DatasetFacts, *, name: str, key: str, of_key: str, upload_id: str | None = None,
+    fallback_segmentation: bool | str = False,
 ) -> Any:
     """An annotation with every holdout box and an empty ground-truth volume layer; its
-    description says it is a test set (and how to score a segmentation against it)."""
+    description says it is a test set (and how to score a segmentation against it), carries its
+    own run key ``key`` and that of its job, ``of_key``."""
     held_out = evaluation_plan(plan)
     gap = plan.strategy.holdout_gap_nm if plan.strategy is not None else None
     apart = f" at least {gap:g} nm from every training box" if gap is not None else ""
@@ -37,5 +39,5 @@ def build_evaluation_annotation(
         "`wkgt evaluate --annotation <this annotation> --segmentation <layer>`.\n"
     )
     return build_annotation(
-        held_out, dataset, name=name, description=note + describe(held_out, key, upload_id), fallback_segmentation=fallback_segmentation
+        held_out, dataset, name=name, description=note + describe(held_out, key, upload_id, evaluation_of=of_key), fallback_segmentation=fallback_segmentation
     )
