@@ -52,13 +52,19 @@ def test_make_sets_up_once_and_again_only_when_pyproject_changes(tmp_path):
     assert "-m venv .venv" in make(tmp_path, "-n", "demo").stdout
     (tmp_path / ".venv" / "bin").mkdir(parents=True)
     (tmp_path / ".venv" / "bin" / "python").touch()
-    old = time.time() - 100
-    os.utime(tmp_path / "pyproject.toml", (old, old))
-    for stamp in (".installed", ".installed-test"):
-        (tmp_path / ".venv" / stamp).touch()
+
+    def stamp(path: Path, age_s: float) -> None:  # explicit times: touches within one clock tick look equal to make
+        moment = time.time() - age_s
+        os.utime(path, (moment, moment))
+
+    stamp(tmp_path / "pyproject.toml", 300)
+    stamp(tmp_path / ".venv" / "bin" / "python", 200)
+    for installed in (".installed", ".installed-test"):
+        (tmp_path / ".venv" / installed).touch()
+        stamp(tmp_path / ".venv" / installed, 100)
     assert make(tmp_path, "-n", "test").stdout.splitlines() == [".venv/bin/pytest"]
     assert make(tmp_path, "-n", "demo").stdout.splitlines() == [".venv/bin/wkgt demo"]
-    (tmp_path / "pyproject.toml").touch()
+    stamp(tmp_path / "pyproject.toml", 0)
     assert "pip install" in make(tmp_path, "-n", "test").stdout
 
 
