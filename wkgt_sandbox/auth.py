@@ -89,6 +89,11 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
     return JSONResponse({"messages": [{"error": message}]}, status_code=status, headers=headers)
 
 
+def chained_error(status: int, outer: str, inner: str) -> JSONResponse:
+    """A failure wrapped with `?~>`: the route's message, then the reason it chains."""
+    return JSONResponse({"messages": [{"error": outer}, {"chain": inner}]}, status_code=status)
+
+
 def not_authenticated() -> Response:
     return PlainTextResponse(NOT_AUTHENTICATED, status_code=401)
 
