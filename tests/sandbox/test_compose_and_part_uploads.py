@@ -123,3 +123,26 @@ def test_mag_and_attachment_upload_over_http_and_to_a_path(sb: Sandbox, tmp_path
     path = httpx.post(f"{api}/reserveAttachmentUploadToPath", json=fresh, headers=admin).json()
     assert path.endswith(f"/parts_seg-{seg_remote.dataset_id}/segmentation/agglomerates/fresh")
     assert httpx.post(f"{api}/reserveAttachmentUploadToPath", json=fresh, headers=admin).status_code == 400  # pending
+
+
+def test_explore_and_add_remote_reads_the_datasource_behind_a_url(sb: Sandbox) -> None:
+    box = wk.BoundingBox((3200, 3200, 800), (64, 64, 16))
+    with _context(sb):
+        folder = wk.RemoteFolder.get_by_path("sandbox_lab")
+        remote = wk.RemoteDataset.explore_and_add_remote(f"{sb.url}/data/v9/zarr/sandbox_lab/l4_sample/", "explored_l4", folder=folder)
+        assert remote.name == "explored_l4" and set(remote.layers) == {"color", "segmentation"}
+        original = wk.RemoteDataset.open(dataset_id=L4_ID).get_layer("color").get_mag("4-4-1").read(absolute_bounding_box=box)
+        np.testing.assert_array_equal(remote.get_layer("color").get_mag("4-4-1").read(absolute_bounding_box=box), original)
+        assert original.any()
+    info = httpx.get(f"{sb.url}/api/v16/datasets/{remote.dataset_id}", headers={"X-Auth-Token": sb.tokens["admin"]}).json()
+    assert info["folderId"] == folder.id and info["isVirtual"] and info["directoryName"] == f"explored_l4-{remote.dataset_id}"
+    assert info["dataSource"]["dataLayers"][0]["mags"][0]["path"] == f"{sb.url}/data/v9/zarr/sandbox_lab/l4_sample/color/1"
+    api = f"{sb.url}/api/v16/datasets/exploreAndAddRemote"
+    admin = {"X-Auth-Token": sb.tokens["admin"]}
+    body = {"remoteUri": f"{sb.url}/data/v9/zarr/sandbox_lab/l4_sample", "datasetName": "again", "folderId": None, "dataStoreName": None}
+    private = {**body, "remoteUri": f"{sb.url}/data/v9/zarr/sandbox_lab/iso_8nm/"}  # the explorer has no token
+    assert httpx.post(api, json=private, headers=admin).json()["messages"] == [{"error": "Could not explore remote dataset."}]
+    assert httpx.post(api, json={**body, "datasetName": "a/b"}, headers=admin).status_code == 400
+    assert httpx.post(api, json={**body, "folderId": "0" * 24}, headers=admin).status_code == 404
+    assert httpx.post(api, json=body).status_code == 401
+    assert httpx.head(f"{sb.url}/data/v9/zarr/sandbox_lab/no_such_dataset/").status_code == 403
