@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .api import is_authenticated, not_authenticated, state_of
-from .auth import error, json_object
+from .auth import error, json_object, request_user
 from .catalog import CatalogDataset
 from .folders import root_folder
 from .imagedata import DTYPES, LocalDatasetVoxels, NoData, mag_literal
@@ -63,7 +63,8 @@ def _pending(request: Request) -> dict[str, dict[str, Any]]:
 
 def _reserve(request: Request, upload_id: str, name: str, organization: str, total_files: int, folder_id: str | None) -> Response:
     state = state_of(request)
-    if organization != state.current_user["organization"]:
+    user = request_user(request)
+    if user is None or organization != user["organization"]:
         return error(403, "Access denied: you may only upload to your own organization")
     if not upload_id or "/" in upload_id or upload_id.startswith("."):
         return error(400, "Invalid upload id")
