@@ -146,3 +146,15 @@ def test_explore_and_add_remote_reads_the_datasource_behind_a_url(sb: Sandbox) -
     assert httpx.post(api, json={**body, "folderId": "0" * 24}, headers=admin).status_code == 404
     assert httpx.post(api, json=body).status_code == 401
     assert httpx.head(f"{sb.url}/data/v9/zarr/sandbox_lab/no_such_dataset/").status_code == 403
+
+
+def test_dataset_edits_and_upload_reservations_check_the_requests_user(sb: Sandbox) -> None:
+    patch = {"description": "edited"}
+    url = f"{sb.url}/api/v16/datasets/{L4_ID}/updatePartial"
+    assert httpx.patch(url, json=patch, headers={"X-Auth-Token": sb.tokens["annotator"]}).status_code == 403  # reads, may not edit
+    assert httpx.patch(url, json=patch, headers={"X-Auth-Token": sb.tokens["admin"]}).status_code == 200
+    reserve = {"resumableUploadInfo": {"uploadId": "u-2", "totalFileCount": 1, "totalFileSizeInBytes": 1},
+               "datasetName": "x", "organizationId": "sandbox_lab", "folderId": None}  # fmt: skip
+    upload = f"{sb.url}/data/v16/datasets/upload/dataset/reserveUpload"
+    assert httpx.post(upload, json=reserve, headers={"X-Auth-Token": sb.tokens["outsider"]}).status_code == 403  # another organization
+    assert httpx.post(upload, json=reserve, headers={"X-Auth-Token": sb.tokens["admin"]}).status_code == 200
