@@ -21,13 +21,12 @@ from wkgt_sandbox.recordings import Interaction, load_interactions
 NOT_SERVED = {
     r"^PATCH /api/v\d+/datasets/": "dataset metadata/teams editing: wkgt never changes datasets",
     r"^(GET|POST) /api/v\d+/datasets/[^/]+/(isValidNewName|\w+MagUploadToPath)$": "dataset upload",
-    r"^POST /api/v\d+/datasets/exploreAndAddRemote$": "adding remote datasets",
+    r"^POST /api/v\d+/datasets/exploreAndAddRemote$": "remote-dataset exploration fetches the recorded server's own URL",
     r"^POST /data/v\d+/(datasets/(reserveUpload|finishUpload)|triggers/reload/)": "dataset upload",
     r"^GET /api/v\d+/datasets/[0-9a-f]{24}/sharingToken$": "sharing tokens",
     r"^\w+ /api/v\d+/folders/": "dataset folders",
     r"^\w+ /data/v\d+/datasets/[0-9a-f]{24}/proxy/": "RemoteAccessMode.PROXY_PATH (the SDK default is zarr streaming)",
     r"^\w+ /data/v\d+/annotations/zarr/": "zarr streaming of annotation volume layers (tracingstore)",
-    r"^HEAD /data/v9/zarr/\w+/\w+/$": "legacy v9 zarr probe of remote-dataset exploration",
 }
 
 
