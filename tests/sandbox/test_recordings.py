@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -256,3 +257,17 @@ def test_error_answers_match_recorded_ones(recorded_sandbox: Sandbox, recordings
     for (method, path), it in recorded.items():  # same messages as the recorded server
         if re.fullmatch(r"/api/v\d+/(tasks/[0-9a-f]{24}|projects/byName/\w+)", path):
             assert client.request(method, path).json() == it.response_json()
+
+
+def test_the_recorded_world_is_a_fresh_servers(recorded_sandbox: Sandbox, recordings: Path) -> None:
+    """Datasets the recorded tests uploaded or added (in the recording, or left over from earlier runs
+    of the tests on the recording server) are not in the world; the seeded ones are."""
+    recorded_sandbox.reset()
+    uploaded = {
+        json.loads(it.request_body).get("datasetName") or json.loads(it.request_body).get("name")
+        for it in load_interactions(str(recordings))
+        if it.method == "POST" and re.search(r"/datasets/(upload/dataset/)?reserveUpload(ToPaths)?$", it.path)
+    }
+    names = {d.name for d in recorded_sandbox.state.datasets.values()}
+    assert len(uploaded) >= 5 and "l4_sample" in names
+    assert not names & uploaded
