@@ -42,7 +42,7 @@ from starlette.routing import Route
 from .api import state_of
 from .auth import User, chained_error, error, json_object, request_user
 from .catalog import CatalogDataset
-from .compose import ATTACHMENT_KEYS, ComposeFailure, add_attachment, attachments_of, layer_not_found
+from .compose import ATTACHMENT_KEYS, ComposeFailure, add_attachment, layer_not_found
 from .imagedata import mag_literal
 from .state import new_object_id
 from .upload import properties_folder, receive_chunk, upload_root
