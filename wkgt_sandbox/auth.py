@@ -125,6 +125,15 @@ def can_read_dataset(user: User | None, dataset: Any) -> bool:
     return bool({t["id"] for t in allowed} & team_ids(user))
 
 
+def can_edit_dataset(user: User | None, dataset: Any) -> bool:
+    """`DatasetService.isEditableBy` as the sandbox applies it: an admin or dataset manager of the
+    dataset's organization (the server also lets team managers of its allowed teams edit it; the
+    sandbox is stricter)."""
+    if user is None or user.get("organization") != dataset.organization:
+        return False
+    return bool(user.get("isAdmin") or user.get("isDatasetManager"))
+
+
 def can_read_user(reader: User, other: User) -> bool:
     """`UserDAO.readAccessQ`: oneself, members of a team one manages, everyone of one's organization for admins."""
     return (

@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .api import OBJECT_ID, dataset_not_found, identity, secured, state_of, visible
-from .auth import NOT_ALLOWED, chained_error, error, json_object
+from .auth import NOT_ALLOWED, can_edit_dataset, chained_error, error, json_object
 from .catalog import CatalogDataset
 from .imagedata import ChunkSource, Mag, NoData, mag_literal
 from .upload import properties_folder, upload_root
@@ -96,8 +96,7 @@ def _target(request: Request) -> CatalogDataset | Response:
 def _editable_virtual(request: Request, dataset: CatalogDataset) -> None:
     if not dataset.json.get("isVirtual", False):
         raise ComposeFailure(MUST_BE_VIRTUAL)
-    user = identity(request)
-    if user.get("organization") != dataset.organization or not (user.get("isAdmin") or user.get("isDatasetManager")):
+    if not can_edit_dataset(identity(request), dataset):
         raise ComposeFailure(NOT_ALLOWED)
 
 

@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .api import state_of
-from .auth import User, chained_error, error, json_object, request_user
+from .auth import can_edit_dataset, chained_error, error, json_object, request_user
 from .catalog import CatalogDataset
 from .compose import ATTACHMENT_KEYS, ComposeFailure, add_attachment, layer_not_found
 from .imagedata import mag_literal
@@ -77,17 +77,9 @@ def _chunk_folder(request: Request, domain: str, upload_id: str) -> Path:
     return upload_root(request) / ".uploading" / domain / upload_id
 
 
-def _may_write(user: User | None, dataset: CatalogDataset | None) -> bool:
-    """`UserAccessRequest.writeDataset` as webknossos answers it: a user who may edit the dataset
-    (`DatasetService.isEditableBy`: admin or dataset manager of its organization)."""
-    if user is None or dataset is None:
-        return False
-    return user.get("organization") == dataset.organization and bool(user.get("isAdmin") or user.get("isDatasetManager"))
-
-
 def _writable(request: Request, dataset_id: str) -> CatalogDataset | Response:
     dataset = state_of(request).datasets.get(dataset_id)
-    if dataset is None or not _may_write(request_user(request), dataset):
+    if dataset is None or not can_edit_dataset(request_user(request), dataset):
         return PlainTextResponse(WRITE_FORBIDDEN, status_code=403)
     return dataset
 

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .api import OBJECT_ID, dataset_not_found, identity, secured, state_of, visible
-from .auth import NOT_ALLOWED, User, error, json_object
+from .auth import NOT_ALLOWED, can_edit_dataset, error, json_object
 from .catalog import CatalogDataset
 from .compose import ComposeFailure, add_attachment, layer_not_found
 from .dataset_settings import NOT_EDITABLE
@@ -60,11 +60,6 @@ def _pending(request: Request) -> dict[str, dict[str, Any]]:
 def _prefix(request: Request, requested: Any) -> Path | None:
     root = paths_root(request)
     return root if requested in (None, "", str(root)) else None
-
-
-def _may_edit(user: User, dataset: CatalogDataset) -> bool:
-    """`DatasetService.isEditableBy`: an admin or dataset manager of the dataset's organization."""
-    return user.get("organization") == dataset.organization and bool(user.get("isAdmin") or user.get("isDatasetManager"))
 
 
 @secured
@@ -131,7 +126,7 @@ def _mag_request(request: Request, body: dict[str, Any] | None) -> tuple[Catalog
     dataset = state_of(request).datasets.get(dataset_id)
     if dataset is None or not visible(request, dataset):
         return dataset_not_found(request, dataset_id)
-    if not _may_edit(identity(request), dataset):
+    if not can_edit_dataset(identity(request), dataset):
         return error(403, NOT_EDITABLE)
     try:
         layer_name = str(body["layerName"])  # type: ignore[index]
@@ -212,7 +207,7 @@ def _attachment_request(request: Request, body: dict[str, Any] | None) -> tuple[
     dataset = state_of(request).datasets.get(dataset_id)
     if dataset is None or not visible(request, dataset):
         return dataset_not_found(request, dataset_id)
-    if not _may_edit(identity(request), dataset):
+    if not can_edit_dataset(identity(request), dataset):
         return error(403, NOT_ALLOWED)
     layer = dataset.layer(layer_name)
     if layer is None:
