@@ -16,7 +16,11 @@ from .ai_models import routes as ai_model_routes
 from .annotation_zarr import routes as annotation_zarr_routes
 from .annotations import routes as annotation_routes
 from .auth import error
+from .compose import routes as compose_routes
+from .explore import routes as explore_routes
 from .dataset_settings import routes as dataset_settings_routes
+from .datastore import LEGACY_MOUNT
+from .datastore import legacy_routes as legacy_datastore_routes
 from .datastore import routes as datastore_routes
 from .faults import Fault, Faults
 from .folders import routes as folder_routes
@@ -25,6 +29,7 @@ from .state import RequestLogEntry, SandboxState
 from .tasks import routes as task_routes
 from .upload import routes as upload_routes
 from .upload import unversioned_routes as unversioned_upload_routes
+from .upload_parts import routes as upload_parts_routes
 from .upload_to_paths import routes as upload_to_paths_routes
 from .volume_mags import routes as volume_routes
 
@@ -157,15 +162,16 @@ def create_app(
             Route("/api/buildinfo", api.build_info),
             Mount(
                 "/api/v{version:int}",
-                routes=upload_to_paths_routes + api.routes + dataset_settings_routes + folder_routes + annotation_routes + task_routes + ai_model_routes,
+                routes=upload_to_paths_routes + compose_routes + explore_routes + api.routes + dataset_settings_routes + folder_routes + annotation_routes + task_routes + ai_model_routes,
             ),
             Mount("/tracings", routes=volume_routes),
         ]
     if datastore:
         routes += [
+            Mount(LEGACY_MOUNT, routes=legacy_datastore_routes),
             Mount("/data/v{version:int}/zarr/{dataset_id}", routes=datastore_routes),
             Mount("/data/v{version:int}/annotations/zarr/{annotation_id}", routes=annotation_zarr_routes),
-            Mount("/data/v{version:int}", routes=raw_data_routes + upload_routes),
+            Mount("/data/v{version:int}", routes=raw_data_routes + upload_routes + upload_parts_routes),
             Mount("/data", routes=unversioned_upload_routes),
         ]
     app = Starlette(routes=routes)

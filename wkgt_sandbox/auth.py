@@ -89,6 +89,11 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
     return JSONResponse({"messages": [{"error": message}]}, status_code=status, headers=headers)
 
 
+def chained_error(status: int, outer: str, inner: str) -> JSONResponse:
+    """A failure wrapped with `?~>`: the route's message, then the reason it chains."""
+    return JSONResponse({"messages": [{"error": outer}, {"chain": inner}]}, status_code=status)
+
+
 def not_authenticated() -> Response:
     return PlainTextResponse(NOT_AUTHENTICATED, status_code=401)
 
@@ -118,6 +123,15 @@ def can_read_dataset(user: User | None, dataset: Any) -> bool:
         return True
     allowed = dataset.json.get("allowedTeamsCumulative") or dataset.json.get("allowedTeams") or []
     return bool({t["id"] for t in allowed} & team_ids(user))
+
+
+def can_edit_dataset(user: User | None, dataset: Any) -> bool:
+    """`DatasetService.isEditableBy` as the sandbox applies it: an admin or dataset manager of the
+    dataset's organization (the server also lets team managers of its allowed teams edit it; the
+    sandbox is stricter)."""
+    if user is None or user.get("organization") != dataset.organization:
+        return False
+    return bool(user.get("isAdmin") or user.get("isDatasetManager"))
 
 
 def can_read_user(reader: User, other: User) -> bool:

@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .api import OBJECT_ID, dataset_json, dataset_not_found, secured, sharing_token_of, state_of, visible
-from .auth import error, json_body
+from .api import OBJECT_ID, dataset_json, dataset_not_found, identity, secured, sharing_token_of, state_of, visible
+from .auth import can_edit_dataset, error, json_body
 from .catalog import CatalogDataset
 from .imagedata import NoData
 from .upload import properties_folder, upload_root
@@ -42,8 +42,7 @@ def _editable_dataset(request: Request) -> CatalogDataset | Response:
     dataset = state.datasets.get(dataset_id)
     if dataset is None or not visible(request, dataset):
         return dataset_not_found(request, dataset_id)
-    user = state.current_user
-    if user["organization"] != dataset.organization or not (user.get("isAdmin") or user.get("isDatasetManager")):
+    if not can_edit_dataset(identity(request), dataset):
         return error(403, NOT_EDITABLE)
     return dataset
 

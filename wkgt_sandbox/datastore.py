@@ -1,7 +1,10 @@
 """Datastore zarr streaming (`/data/v{N}/zarr/{datasetId}/...`): metadata and chunks of each layer.
 
 The same zarr views serve an annotation (`annotation_zarr.py`): `zarr_routes` builds them over any
-function that finds the (possibly composed) dataset a request asks for.
+function that finds the (possibly composed) dataset a request asks for. API versions 5 to 9 address a
+dataset by organization and directory name (`/data/v{N}/zarr/{organizationId}/{directoryName}/...`,
+webknossos-datastore `controllers/DSLegacyApiController.scala`, the `...V9` zarr routes: an unknown name
+answers the datastore's 403 like an unreadable dataset, `resolveDatasetIdFox`).
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .api import readable_with_sharing_token, state_of
@@ -128,3 +132,43 @@ async def chunk(request: Request, found: CatalogDataset) -> Response:
 
 
 routes = zarr_routes(dataset_for_datastore)
+
+
+class LegacyZarrVersion(Convertor[int]):
+    """API versions whose datastore zarr routes take organization and directory name (5 to 9)."""
+
+    regex = "[5-9]"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("legacy_zarr_version", LegacyZarrVersion())
+LEGACY_MOUNT = "/data/v{version:legacy_zarr_version}/zarr/{organization}/{directory_name}"
+
+
+def dataset_by_name_for_datastore(request: Request) -> CatalogDataset | Response:
+    """`DSLegacyApiController.resolveDatasetIdFox` then the read check: the dataset of that organization
+    and directory name, or the datastore's 403."""
+    org, directory = request.path_params["organization"], request.path_params["directory_name"]
+    dataset = next((d for d in state_of(request).datasets.values() if d.organization == org and d.directory_name == directory), None)
+    if dataset is None or not readable_with_sharing_token(request, dataset):
+        return datastore_forbidden()
+    return dataset
+
+
+async def legacy_directory_contents(request: Request) -> Response:
+    """`DSLegacyApiController.requestDataSourceDirectoryContentsV9`: an HTML listing of the dataset's
+    folder (`datasource-properties.json`, `.zgroup` and the layers)."""
+    found = dataset_by_name_for_datastore(request)
+    if isinstance(found, Response):
+        return found
+    entries = ["datasource-properties.json", ".zgroup", *(layer["name"] for layer in found.layers)]
+    items = "".join(f'<li><a href="{e}">{e}</a></li>' for e in entries)
+    return HTMLResponse(f"<!DOCTYPE html><html><head><title>Datastore</title></head><body><h1>{found.id}</h1><ul>{items}</ul></body></html>")
+
+
+legacy_routes = [Route("/", legacy_directory_contents), *zarr_routes(dataset_by_name_for_datastore)]

@@ -1,7 +1,9 @@
 """Load recorded WEBKNOSSOS traffic (YAML request/response pairs) into a sandbox world, in memory.
 
-The world is the recorded server's state *before* the recorded tests ran: every dataset and user seen,
-plus the teams, task types, projects and tasks that appear in answers but were not created by a
+The world is the recorded server's state *before* the recorded tests ran, as a fresh server (which the
+SDK's suite expects) has it: every dataset and user seen, except datasets the recorded tests upload or
+add (in the recording, or left over from earlier runs of the tests on the recording server; their
+voxels were on the recording machine's disk), plus the teams, task types, projects and tasks that appear in answers but were not created by a
 recorded POST, the annotations whose info was read but not created by a recorded upload, and each
 user's logged time as first recorded. Recorded zarr chunks (`/data/v{N}/zarr/{id}/{layer}/{mag}/{c}.{x}.{y}.{z}`) become the
 voxels of their layers.
@@ -117,6 +119,42 @@ def _created_ids(interactions: tuple[Interaction, ...]) -> set[str]:
         elif isinstance(answer, dict) and "id" in answer:
             created.add(answer["id"])
     return created
+
+
+_UPLOAD_RESERVATION = re.compile(r"^/(data/v\d+/datasets/(upload/dataset/)?reserveUpload|api/v\d+/datasets/reserveUploadToPaths)$")
+
+
+def _uploaded_names(interactions: tuple[Interaction, ...]) -> set[str]:
+    """Names under which the recorded tests upload datasets (the SDK's reserve requests)."""
+    names: set[str] = set()
+    for it in interactions:
+        if it.method == "POST" and _UPLOAD_RESERVATION.match(it.path):
+            try:
+                body = json.loads(it.request_body or b"{}")
+            except ValueError:
+                continue
+            name = body.get("datasetName") or body.get("name") if isinstance(body, dict) else None
+            if isinstance(name, str):
+                names.add(name)
+    return names
+
+
+def _explored_ids(interactions: tuple[Interaction, ...]) -> set[str]:
+    """Ids of datasets that recorded `exploreAndAddRemote` requests added."""
+    return {
+        str(it.response_json())
+        for it in interactions
+        if it.method == "POST" and it.status == 200 and re.fullmatch(r"/api/v\d+/datasets/exploreAndAddRemote", it.path)
+    }
+
+
+def _is_test_upload(dataset: dict[str, Any], uploaded_names: set[str]) -> bool:
+    """A dataset that a recorded test uploaded, in that recording or in an earlier run of the tests
+    on the recording server: its name is one the tests upload under and its directory is an upload's
+    `{name}-{id}`. The SDK's suite expects a fresh server, which has none of them (and their voxels
+    are on the recording machine's disk)."""
+    name = dataset.get("name")
+    return name in uploaded_names and dataset.get("directoryName") == f"{name}-{dataset.get('id')}"
 
 
 def _recorded_folders(interactions: tuple[Interaction, ...], created: set[str], organization: str) -> dict[str, dict[str, Any]]:
@@ -256,6 +294,9 @@ def world_from_recordings(directory: str | Path) -> World:
                 keep(head, obj)
 
     datasets.update(_usual_states(starts))
+    uploaded_names = _uploaded_names(interactions)
+    added = _explored_ids(interactions)
+    datasets = {i: d for i, d in datasets.items() if i not in added and not _is_test_upload(d, uploaded_names)}
     catalog: list[CatalogDataset] = []
     for ds_json in datasets.values():
         ds = dataset_from_json(ds_json)

@@ -12,7 +12,8 @@
 Rules: uploads need a user of the target organization; chunk paths must stay inside the upload; a
 chunk of an unreserved upload is 400; finishing needs every announced file and a readable
 `datasource-properties.json`. The new dataset gets the directory name `{name}-{id}` and absolute mag
-paths inside the datastore's folder (as the real server reports them), and serves the uploaded voxels.
+and attachment paths inside the datastore's folder (as the real server reports them), and serves the
+uploaded voxels.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import shutil
 import tempfile
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -31,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .api import is_authenticated, not_authenticated, state_of
-from .auth import error, json_object
+from .auth import error, json_object, request_user
 from .catalog import CatalogDataset
 from .folders import root_folder
 from .imagedata import DTYPES, LocalDatasetVoxels, NoData, mag_literal
@@ -61,7 +63,8 @@ def _pending(request: Request) -> dict[str, dict[str, Any]]:
 
 def _reserve(request: Request, upload_id: str, name: str, organization: str, total_files: int, folder_id: str | None) -> Response:
     state = state_of(request)
-    if organization != state.current_user["organization"]:
+    user = request_user(request)
+    if user is None or organization != user["organization"]:
         return error(403, "Access denied: you may only upload to your own organization")
     if not upload_id or "/" in upload_id or upload_id.startswith("."):
         return error(400, "Invalid upload id")
@@ -98,6 +101,13 @@ async def upload_chunk(request: Request) -> Response:
     """`DataSourceController.uploadChunk`: one resumable.js chunk, written at its offset."""
     if not is_authenticated(request):
         return not_authenticated()
+    return await receive_chunk(request, _pending(request), lambda upload_id: upload_root(request) / upload_id)
+
+
+async def receive_chunk(request: Request, pending_uploads: dict[str, dict[str, Any]], folder_of: Callable[[str], Path]) -> Response:
+    """Write one resumable.js chunk (multipart: `resumableIdentifier` = "{uploadId}/{file path}",
+    `resumableChunkNumber`, `resumableChunkSize`, `file`) of a reserved upload into `folder_of(uploadId)`;
+    the upload's `files` remember which files arrived."""
     form = await request.form()
     try:
         upload_id, _, relative = str(form["resumableIdentifier"]).partition("/")
@@ -106,14 +116,14 @@ async def upload_chunk(request: Request) -> Response:
         part = form["file"]
     except (KeyError, ValueError):
         return error(400, "Invalid resumable chunk")
-    pending = _pending(request).get(upload_id)
+    pending = pending_uploads.get(upload_id)
     if pending is None:
         return error(400, "This upload was not reserved (dataset.upload.validation.failed)")
     path = PurePosixPath(relative)
-    if not relative or path.is_absolute() or ".." in path.parts:
+    if not relative or path.is_absolute() or ".." in path.parts or not path.parts:
         return error(400, f"Invalid file path {relative}")
     data = await part.read() if isinstance(part, UploadFile) else str(part).encode()
-    target = upload_root(request) / upload_id / path
+    target = folder_of(upload_id) / path
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "r+b" if target.exists() else "wb") as f:
         f.seek((number - 1) * chunk_size)
@@ -144,6 +154,12 @@ def _dataset_json(request: Request, upload_id: str, pending: dict[str, Any], fol
             relative = m.get("path") or f"./{layer['name']}/{mag_literal(tuple(m['mag']))}"
             m["path"] = str((folder / relative).resolve()) if "://" not in relative else relative
         layer["resolutions"] = [m["mag"] for m in layer.get("mags") or []]
+        for held in (layer.get("attachments") or {}).values():
+            for attachment in [held] if isinstance(held, dict) else held or []:
+                # attachments too are stored with absolute paths (`resolvePathsInNewBasePath`)
+                relative = str(attachment.get("path") or "")
+                if relative and "://" not in relative:
+                    attachment["path"] = str((folder / relative).resolve())
     if isinstance(scale, list):  # the legacy voxel size form, which the server reads as nanometers
         scale = {"factor": scale, "unit": "nanometer"}
     return dataset_object(state_of(request), dataset_id, pending["name"], pending["organization"], pending["folderId"], layers, scale, folder)

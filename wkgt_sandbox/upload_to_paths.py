@@ -9,6 +9,8 @@ webknossos `app/controllers/DatasetController.scala` and `app/models/dataset/Dat
   `requireUniqueName`: the name must be free in the organization. Answer: {"newDatasetId", "dataSource"}.
 - `finishUploadToPaths` (`POST /api/v{N}/datasets/{id}/finishUploadToPaths`): the dataset becomes usable.
   Until then the sandbox does not list it (the server lists it as not yet uploaded).
+- `reserveAttachmentUploadToPath` / `finishAttachmentUploadToPath`: a new attachment of a layer (see
+  those routes).
 - `reserveMagUploadToPath` / `finishMagUploadToPath`: a new mag of an existing layer at
   `{prefix}/{organization}/{directory}/{layer}/{mag literal}` (answer: that path as a JSON string); the
   mag must be new; finishing adds it to the layer. Both need a user who may edit the dataset.
@@ -18,6 +20,7 @@ The sandbox serves the voxels at those paths (zarr streaming, raw cuboids) with 
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .api import OBJECT_ID, dataset_not_found, identity, secured, state_of, visible
-from .auth import User, error, json_object
+from .auth import NOT_ALLOWED, can_edit_dataset, error, json_object
 from .catalog import CatalogDataset
+from .compose import ComposeFailure, add_attachment, layer_not_found
 from .dataset_settings import NOT_EDITABLE
 from .imagedata import mag_literal
 from .state import new_object_id
@@ -56,11 +60,6 @@ def _pending(request: Request) -> dict[str, dict[str, Any]]:
 def _prefix(request: Request, requested: Any) -> Path | None:
     root = paths_root(request)
     return root if requested in (None, "", str(root)) else None
-
-
-def _may_edit(user: User, dataset: CatalogDataset) -> bool:
-    """`DatasetService.isEditableBy`: an admin or dataset manager of the dataset's organization."""
-    return user.get("organization") == dataset.organization and bool(user.get("isAdmin") or user.get("isDatasetManager"))
 
 
 @secured
@@ -127,7 +126,7 @@ def _mag_request(request: Request, body: dict[str, Any] | None) -> tuple[Catalog
     dataset = state_of(request).datasets.get(dataset_id)
     if dataset is None or not visible(request, dataset):
         return dataset_not_found(request, dataset_id)
-    if not _may_edit(identity(request), dataset):
+    if not can_edit_dataset(identity(request), dataset):
         return error(403, NOT_EDITABLE)
     try:
         layer_name = str(body["layerName"])  # type: ignore[index]
@@ -175,7 +174,105 @@ async def finish_mag_upload_to_path(request: Request) -> Response:
     return Response(status_code=200)
 
 
+ATTACHMENT_DIRECTORIES = {"mesh": "meshes", "agglomerate": "agglomerates", "segmentIndex": "segmentIndex", "connectome": "connectomes", "cumsum": "agglomerates"}
+"""`LayerAttachmentType.defaultDirectoryNameFor` (`MeshFileInfo.directoryName`, ...; the cumsum file lives
+with the agglomerates)."""
+ATTACHMENT_SUFFIXES = {"hdf5": ".hdf5", "json": ".json", "zarr3": "", "neuroglancerPrecomputed": ""}
+"""`LayerAttachmentDataformat.suffixFor`."""
+ATTACHMENT_PENDING_CONFLICT = "Conflict with existing pending attachment. Pass overwritePending to overwrite."
+ATTACHMENT_NOT_PENDING = "This attachment has no pending upload to a path."
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_\-.]")
+
+
+def _pending_attachments(request: Request) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+    """Attachments reserved for an upload to a path: (dataset id, layer, type, name) → attachment."""
+    pending: dict[tuple[str, str, str, str], dict[str, Any]] | None = getattr(request.app.state, "pending_attachment_paths", None)
+    if pending is None:
+        pending = request.app.state.pending_attachment_paths = {}
+    return pending
+
+
+def _attachment_request(request: Request, body: dict[str, Any] | None) -> tuple[CatalogDataset, dict[str, Any], tuple[str, str, str, str], Path] | Response:
+    """The editable dataset, its layer, the pending key and the path of an attachment upload to a path."""
+    dataset_id = request.path_params["dataset_id"]
+    if not OBJECT_ID.match(dataset_id):
+        return error(400, f"The passed resource id “{dataset_id}” is invalid")
+    try:
+        layer_name, name = str(body["layerName"]), str(body["attachmentName"])  # type: ignore[index]
+        attachment_type, data_format = str(body["attachmentType"]), str(body["attachmentDataformat"])  # type: ignore[index]
+    except (KeyError, TypeError):
+        return error(400, "Invalid Json format")
+    if attachment_type not in ATTACHMENT_DIRECTORIES or data_format not in ATTACHMENT_SUFFIXES:
+        return error(400, "Invalid Json format")
+    dataset = state_of(request).datasets.get(dataset_id)
+    if dataset is None or not visible(request, dataset):
+        return dataset_not_found(request, dataset_id)
+    if not can_edit_dataset(identity(request), dataset):
+        return error(403, NOT_ALLOWED)
+    layer = dataset.layer(layer_name)
+    if layer is None:
+        return error(400, layer_not_found(layer_name))
+    prefix = _prefix(request, body.get("pathPrefix"))  # type: ignore[union-attr]
+    if prefix is None:
+        return error(400, NO_MATCHING_PREFIX)
+    safe_name = _UNSAFE_NAME.sub("_", name) or f"{attachment_type}__{new_object_id()}"
+    path = prefix / dataset.organization / dataset.directory_name / layer_name / ATTACHMENT_DIRECTORIES[attachment_type] / (safe_name + ATTACHMENT_SUFFIXES[data_format])
+    return dataset, layer, (dataset_id, layer_name, attachment_type, name), path
+
+
+@secured
+async def reserve_attachment_upload_to_path(request: Request) -> Response:
+    """`DatasetController.reserveAttachmentUploadToPath` → `UploadToPathsService.reserveAttachmentUploadToPath`:
+    body {layerName, attachmentName, attachmentType, attachmentDataformat, pathPrefix, overwritePending};
+    a user who may edit the dataset (403); no other pending upload of the attachment unless
+    `overwritePending`; the name (for the one-per-layer types: the type) free in the layer
+    (`attachmentNameTaken`, `attachmentSingletonAlreadyFilled`); answers the path
+    `{prefix}/{organization}/{directory}/{layer}/{type's directory}/{name}{format's suffix}` as a JSON string."""
+    body = await json_object(request)
+    found = _attachment_request(request, body)
+    if isinstance(found, Response):
+        return found
+    _, layer, key, path = found
+    pending = _pending_attachments(request)
+    state = state_of(request)
+    with state.lock:
+        if key in pending and not (body or {}).get("overwritePending"):
+            return error(400, ATTACHMENT_PENDING_CONFLICT)
+        pending.pop(key, None)
+        attachment = {"name": key[3], "path": str(path), "dataFormat": (body or {})["attachmentDataformat"]}
+        try:
+            add_attachment(copy.deepcopy(layer), key[2], attachment)  # the name (or slot) must be free
+        except ComposeFailure as reason:
+            return error(400, str(reason))
+        pending[key] = attachment
+    return JSONResponse(str(path))
+
+
+@secured
+async def finish_attachment_upload_to_path(request: Request) -> Response:
+    """`DatasetController.finishAttachmentUploadToPath`: the reserved attachment (else 400, not pending)
+    joins its layer with the reserved path."""
+    found = _attachment_request(request, await json_object(request))
+    if isinstance(found, Response):
+        return found
+    _, layer, key, _ = found
+    pending = _pending_attachments(request)
+    state = state_of(request)
+    with state.lock:
+        attachment = pending.get(key)
+        if attachment is None:
+            return error(400, ATTACHMENT_NOT_PENDING)
+        try:
+            add_attachment(layer, key[2], attachment)
+        except ComposeFailure as reason:
+            return error(400, str(reason))
+        del pending[key]
+    return Response(status_code=200)
+
+
 routes = [
+    Route("/datasets/{dataset_id}/reserveAttachmentUploadToPath", reserve_attachment_upload_to_path, methods=["POST"]),
+    Route("/datasets/{dataset_id}/finishAttachmentUploadToPath", finish_attachment_upload_to_path, methods=["POST"]),
     Route("/datasets/reserveUploadToPaths", reserve_upload_to_paths, methods=["POST"]),
     Route("/datasets/{dataset_id}/finishUploadToPaths", finish_upload_to_paths, methods=["POST"]),
     Route("/datasets/{dataset_id}/reserveMagUploadToPath", reserve_mag_upload_to_path, methods=["POST"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -21,13 +22,12 @@ from wkgt_sandbox.recordings import Interaction, load_interactions
 NOT_SERVED = {
     r"^PATCH /api/v\d+/datasets/": "dataset metadata/teams editing: wkgt never changes datasets",
     r"^(GET|POST) /api/v\d+/datasets/[^/]+/(isValidNewName|\w+MagUploadToPath)$": "dataset upload",
-    r"^POST /api/v\d+/datasets/exploreAndAddRemote$": "adding remote datasets",
+    r"^POST /api/v\d+/datasets/exploreAndAddRemote$": "remote-dataset exploration fetches the recorded server's own URL",
     r"^POST /data/v\d+/(datasets/(reserveUpload|finishUpload)|triggers/reload/)": "dataset upload",
     r"^GET /api/v\d+/datasets/[0-9a-f]{24}/sharingToken$": "sharing tokens",
     r"^\w+ /api/v\d+/folders/": "dataset folders",
     r"^\w+ /data/v\d+/datasets/[0-9a-f]{24}/proxy/": "RemoteAccessMode.PROXY_PATH (the SDK default is zarr streaming)",
     r"^\w+ /data/v\d+/annotations/zarr/": "zarr streaming of annotation volume layers (tracingstore)",
-    r"^HEAD /data/v9/zarr/\w+/\w+/$": "legacy v9 zarr probe of remote-dataset exploration",
 }
 
 
@@ -257,3 +257,17 @@ def test_error_answers_match_recorded_ones(recorded_sandbox: Sandbox, recordings
     for (method, path), it in recorded.items():  # same messages as the recorded server
         if re.fullmatch(r"/api/v\d+/(tasks/[0-9a-f]{24}|projects/byName/\w+)", path):
             assert client.request(method, path).json() == it.response_json()
+
+
+def test_the_recorded_world_is_a_fresh_servers(recorded_sandbox: Sandbox, recordings: Path) -> None:
+    """Datasets the recorded tests uploaded or added (in the recording, or left over from earlier runs
+    of the tests on the recording server) are not in the world; the seeded ones are."""
+    recorded_sandbox.reset()
+    uploaded = {
+        json.loads(it.request_body).get("datasetName") or json.loads(it.request_body).get("name")
+        for it in load_interactions(str(recordings))
+        if it.method == "POST" and re.search(r"/datasets/(upload/dataset/)?reserveUpload(ToPaths)?$", it.path)
+    }
+    names = {d.name for d in recorded_sandbox.state.datasets.values()}
+    assert len(uploaded) >= 5 and "l4_sample" in names
+    assert not names & uploaded
