@@ -228,6 +228,20 @@ def dataset_not_found(request: Request, what: str) -> Response:
     return error(404, message)
 
 
+def dataset_of_path(
+    request: Request, readable: Callable[[Request, CatalogDataset], bool] = visible
+) -> CatalogDataset | Response:
+    """The dataset of the route's ``{dataset_id}``: 400 for an id that is no ObjectId (the
+    server's path binder), the server's 404 when it is missing or ``readable`` says no."""
+    dataset_id = request.path_params["dataset_id"]
+    if not OBJECT_ID.match(dataset_id):
+        return error(400, f"The passed resource id “{dataset_id}” is invalid")
+    dataset = state_of(request).datasets.get(dataset_id)
+    if dataset is None or not readable(request, dataset):
+        return dataset_not_found(request, dataset_id)
+    return dataset
+
+
 async def dataset_list(request: Request) -> Response:
     q = request.query_params
     search = (q.get("searchQuery") or "").lower()
@@ -248,12 +262,9 @@ async def dataset_list(request: Request) -> Response:
 
 
 async def dataset_by_id(request: Request) -> Response:
-    dataset_id = request.path_params["dataset_id"]
-    if not OBJECT_ID.match(dataset_id):
-        return error(400, f"The passed resource id “{dataset_id}” is invalid")
-    dataset = state_of(request).datasets.get(dataset_id)
-    if dataset is None or not readable_with_sharing_token(request, dataset):
-        return dataset_not_found(request, dataset_id)
+    dataset = dataset_of_path(request, readable_with_sharing_token)
+    if isinstance(dataset, Response):
+        return dataset
     return JSONResponse(dataset_json(request, dataset))
 
 

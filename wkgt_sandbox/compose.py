@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .api import OBJECT_ID, dataset_not_found, identity, secured, state_of, visible
+from .api import dataset_of_path, identity, secured, state_of, visible
 from .auth import NOT_ALLOWED, can_edit_dataset, chained_error, error, json_object
 from .catalog import CatalogDataset
 from .imagedata import ChunkSource, Mag, NoData, mag_literal
@@ -84,13 +84,7 @@ def _layer_mags(layer: dict[str, Any]) -> list[Mag]:
 
 def _target(request: Request) -> CatalogDataset | Response:
     """The dataset to compose into, or the route's own 400/404 (an invalid id, an unreadable dataset)."""
-    dataset_id = request.path_params["dataset_id"]
-    if not OBJECT_ID.match(dataset_id):
-        return error(400, f"The passed resource id “{dataset_id}” is invalid")
-    dataset = state_of(request).datasets.get(dataset_id)
-    if dataset is None or not visible(request, dataset):
-        return dataset_not_found(request, dataset_id)
-    return dataset
+    return dataset_of_path(request)
 
 
 def _editable_virtual(request: Request, dataset: CatalogDataset) -> None:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .api import OBJECT_ID, dataset_json, dataset_not_found, identity, secured, sharing_token_of, state_of, visible
+from .api import dataset_json, dataset_not_found, dataset_of_path, identity, secured, sharing_token_of, state_of, visible
 from .auth import can_edit_dataset, error, json_body
 from .catalog import CatalogDataset
 from .imagedata import NoData
@@ -35,13 +35,9 @@ LAYER_VIEW_DEFAULTS: dict[str, Any] = {
 
 
 def _editable_dataset(request: Request) -> CatalogDataset | Response:
-    dataset_id = request.path_params["dataset_id"]
-    if not OBJECT_ID.match(dataset_id):
-        return error(400, f"The passed resource id “{dataset_id}” is invalid")
-    state = state_of(request)
-    dataset = state.datasets.get(dataset_id)
-    if dataset is None or not visible(request, dataset):
-        return dataset_not_found(request, dataset_id)
+    dataset = dataset_of_path(request)
+    if isinstance(dataset, Response):
+        return dataset
     if not can_edit_dataset(identity(request), dataset):
         return error(403, NOT_EDITABLE)
     return dataset

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .api import OBJECT_ID, dataset_not_found, identity, secured, state_of, visible
+from .api import dataset_not_found, dataset_of_path, identity, secured, state_of
 from .auth import NOT_ALLOWED, can_edit_dataset, error, json_object
 from .catalog import CatalogDataset
 from .compose import ComposeFailure, add_attachment, layer_not_found
@@ -120,12 +120,9 @@ async def finish_upload_to_paths(request: Request) -> Response:
 
 def _mag_request(request: Request, body: dict[str, Any] | None) -> tuple[CatalogDataset, dict[str, Any], list[int], Path] | Response:
     """The editable dataset, its layer, the mag and the mag's path of a mag upload to a path."""
-    dataset_id = request.path_params["dataset_id"]
-    if not OBJECT_ID.match(dataset_id):
-        return error(400, f"The passed resource id “{dataset_id}” is invalid")
-    dataset = state_of(request).datasets.get(dataset_id)
-    if dataset is None or not visible(request, dataset):
-        return dataset_not_found(request, dataset_id)
+    dataset = dataset_of_path(request)
+    if isinstance(dataset, Response):
+        return dataset
     if not can_edit_dataset(identity(request), dataset):
         return error(403, NOT_EDITABLE)
     try:
@@ -194,9 +191,6 @@ def _pending_attachments(request: Request) -> dict[tuple[str, str, str, str], di
 
 def _attachment_request(request: Request, body: dict[str, Any] | None) -> tuple[CatalogDataset, dict[str, Any], tuple[str, str, str, str], Path] | Response:
     """The editable dataset, its layer, the pending key and the path of an attachment upload to a path."""
-    dataset_id = request.path_params["dataset_id"]
-    if not OBJECT_ID.match(dataset_id):
-        return error(400, f"The passed resource id “{dataset_id}” is invalid")
     try:
         layer_name, name = str(body["layerName"]), str(body["attachmentName"])  # type: ignore[index]
         attachment_type, data_format = str(body["attachmentType"]), str(body["attachmentDataformat"])  # type: ignore[index]
@@ -204,9 +198,9 @@ def _attachment_request(request: Request, body: dict[str, Any] | None) -> tuple[
         return error(400, "Invalid Json format")
     if attachment_type not in ATTACHMENT_DIRECTORIES or data_format not in ATTACHMENT_SUFFIXES:
         return error(400, "Invalid Json format")
-    dataset = state_of(request).datasets.get(dataset_id)
-    if dataset is None or not visible(request, dataset):
-        return dataset_not_found(request, dataset_id)
+    dataset = dataset_of_path(request)
+    if isinstance(dataset, Response):
+        return dataset
     if not can_edit_dataset(identity(request), dataset):
         return error(403, NOT_ALLOWED)
     layer = dataset.layer(layer_name)
@@ -217,7 +211,7 @@ def _attachment_request(request: Request, body: dict[str, Any] | None) -> tuple[
         return error(400, NO_MATCHING_PREFIX)
     safe_name = _UNSAFE_NAME.sub("_", name) or f"{attachment_type}__{new_object_id()}"
     path = prefix / dataset.organization / dataset.directory_name / layer_name / ATTACHMENT_DIRECTORIES[attachment_type] / (safe_name + ATTACHMENT_SUFFIXES[data_format])
-    return dataset, layer, (dataset_id, layer_name, attachment_type, name), path
+    return dataset, layer, (dataset.id, layer_name, attachment_type, name), path
 
 
 @secured
