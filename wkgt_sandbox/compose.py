@@ -56,7 +56,11 @@ ATTACHMENT_KEYS = {"mesh": "meshes", "agglomerate": "agglomerates", "segmentInde
 """`LayerAttachmentType` → its key in a layer's `attachments` (`DataLayerAttachments`)."""
 SINGLETON_ATTACHMENTS = {"segmentIndex", "cumsum"}
 """`LayerAttachmentType.isSingletonAttachment`: one per layer, stored as an object rather than a list."""
-_LAYER_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
+NAME_CHARACTERS = re.compile(r"^[A-Za-z0-9_\-.]+$")
+"""The characters a layer or dataset name may hold (`DatasetService`, `DataLayer` name checks)."""
+UNSAFE_PATH_CHARACTERS = re.compile(r"[^A-Za-z0-9_\-.]")
+"""What an attachment's file name may not hold on disk (replaced by ``_``)."""
+ATTACHMENT_PENDING = "Conflict with existing pending attachment. Pass overwritePending to overwrite."
 
 
 class ComposeFailure(Exception):
@@ -137,7 +141,7 @@ def _add_layer(request: Request, target: CatalogDataset, body: dict[str, Any]) -
     source, layer = _source_layer(request, body["sourceDatasetId"], body["sourceLayerName"])
     if new_name.startswith("."):
         raise ComposeFailure(LAYER_NAME_STARTS_WITH_DOT)
-    if not _LAYER_NAME.match(new_name):
+    if not NAME_CHARACTERS.match(new_name):
         raise ComposeFailure(LAYER_NAME_INVALID)
     if target.layer(new_name) is not None:
         raise ComposeFailure(DUPLICATE_LAYER_NAMES)

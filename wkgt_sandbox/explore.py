@@ -33,6 +33,7 @@ from starlette.routing import Route
 from .api import base_url, identity, secured, state_of
 from .auth import error, json_object
 from .catalog import CatalogDataset
+from .compose import LAYER_NAME_INVALID, LAYER_NAME_STARTS_WITH_DOT, NAME_CHARACTERS
 from .imagedata import ChunkSource, NoData, parse_mag
 from .state import new_object_id
 from .upload import dataset_object, upload_root
@@ -46,10 +47,7 @@ GET_FOLDER_FAILED = "Could not get or create folder during dataset exploration."
 NAME_INVALID = "Dataset name is invalid. Please use only letters, digits, dots, underscores, hyphens."
 NAME_TOO_SHORT = "Dataset name is invalid. Please use at least three characters."
 NAME_STARTS_WITH_DOT = "Dataset name is invalid. Please use a name that does not start with a dot."
-LAYER_NAME_INVALID = "Layer name contains invalid characters."
-LAYER_NAME_STARTS_WITH_DOT = "Layer name must not start with a dot."
 EXPLORE_TIMEOUT_S = 20.0
-_NAME = re.compile(r"^[A-Za-z0-9_\-.]+$")
 _LAYER_NAME_LAX = re.compile(r"^[^/\\]+$")
 _OWN_ZARR = re.compile(r"^/data/v(?P<version>\d+)/zarr/(?:(?P<id>[0-9a-f]{24})|(?P<org>[^/]+)/(?P<dir>[^/]+))/(?P<layer>[^/]+)/(?P<mag>[^/]+)/?$")
 
@@ -60,7 +58,7 @@ def _name_problem(name: str) -> str | None:
         return NAME_STARTS_WITH_DOT
     if len(name) < 3:
         return NAME_TOO_SHORT
-    return None if _NAME.match(name) else NAME_INVALID
+    return None if NAME_CHARACTERS.match(name) else NAME_INVALID
 
 
 async def _explore(remote_uri: str) -> list[dict[str, Any]] | None:

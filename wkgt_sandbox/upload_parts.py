@@ -30,7 +30,6 @@ the announced size (else 400 `Msg.Dataset.Upload.finishFailed`, the reason chain
 from __future__ import annotations
 
 import copy
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from starlette.routing import Route
 from .api import state_of
 from .auth import can_edit_dataset, chained_error, error, json_object, request_user
 from .catalog import CatalogDataset
-from .compose import ATTACHMENT_KEYS, ComposeFailure, add_attachment, layer_not_found
+from .compose import ATTACHMENT_KEYS, ATTACHMENT_PENDING, UNSAFE_PATH_CHARACTERS, ComposeFailure, add_attachment, layer_not_found
 from .imagedata import mag_literal
 from .state import new_object_id
 from .upload import properties_folder, receive_chunk, upload_root
@@ -51,7 +50,6 @@ WRITE_FORBIDDEN = "Token may be expired, consider reloading. Access forbidden: N
 VALIDATION_FAILED = "Could not validate dataset information for upload."
 MAG_UPLOAD_ONLY_VIRTUAL = "Adding mags to existing datasets is only allowed for virtual datasets."
 MAG_ALREADY_PENDING = "This mag is already pending."
-ATTACHMENT_ALREADY_PENDING = "Conflict with existing pending attachment. Pass overwritePending to overwrite."
 ATTACHMENT_DATA_FORMATS = ("hdf5", "json", "zarr3", "neuroglancerPrecomputed")
 """`LayerAttachmentDataformat`."""
 DOMAINS = ("mag", "attachment")
@@ -102,7 +100,7 @@ def _reserve_checks(dataset: CatalogDataset, domain: str, body: dict[str, Any], 
         raise ComposeFailure(layer_not_found(layer_name))
     same_target = [k for k, p in pending.items() if p["datasetId"] == dataset.id and p["target"] == _target_key(domain, body)]
     if same_target and not overwrite:
-        raise ComposeFailure(MAG_ALREADY_PENDING if domain == "mag" else ATTACHMENT_ALREADY_PENDING)
+        raise ComposeFailure(MAG_ALREADY_PENDING if domain == "mag" else ATTACHMENT_PENDING)
     if domain == "mag":
         props = body["mag"]
         mag = _mag(props["mag"])
@@ -196,9 +194,6 @@ def _chunk_handler(domain: str) -> Any:
     return upload_chunk
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_\-.]")
-
-
 def _final_folder(request: Request, dataset: CatalogDataset, reserved: dict[str, Any], domain: str) -> Path:
     """`UploadService.moveUnpackedMagOrAttachmentToTarget`: `{org}/{directory}/{layer}/{dir name}` in
     the datastore's folder, the dir name `{mag literal}__{id}` or `{attachment type}/{name}__{id}`."""
@@ -206,7 +201,7 @@ def _final_folder(request: Request, dataset: CatalogDataset, reserved: dict[str,
     if domain == "mag":
         name = f"{mag_literal(tuple(added['mag']))}__{new_object_id()}"  # type: ignore[arg-type]
     else:
-        name = f"{reserved['attachmentType']}/{_UNSAFE.sub('_', added['name'])}__{new_object_id()}"
+        name = f"{reserved['attachmentType']}/{UNSAFE_PATH_CHARACTERS.sub('_', added['name'])}__{new_object_id()}"
     return upload_root(request).resolve() / dataset.organization / dataset.directory_name / reserved["layerName"] / name
 
 

@@ -20,7 +20,6 @@ The sandbox serves the voxels at those paths (zarr streaming, raw cuboids) with 
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from starlette.routing import Route
 from .api import dataset_not_found, dataset_of_path, identity, secured, state_of
 from .auth import NOT_ALLOWED, can_edit_dataset, error, json_object
 from .catalog import CatalogDataset
-from .compose import ComposeFailure, add_attachment, layer_not_found
+from .compose import ATTACHMENT_PENDING, UNSAFE_PATH_CHARACTERS, ComposeFailure, add_attachment, layer_not_found
 from .dataset_settings import NOT_EDITABLE
 from .imagedata import mag_literal
 from .state import new_object_id
@@ -176,9 +175,7 @@ ATTACHMENT_DIRECTORIES = {"mesh": "meshes", "agglomerate": "agglomerates", "segm
 with the agglomerates)."""
 ATTACHMENT_SUFFIXES = {"hdf5": ".hdf5", "json": ".json", "zarr3": "", "neuroglancerPrecomputed": ""}
 """`LayerAttachmentDataformat.suffixFor`."""
-ATTACHMENT_PENDING_CONFLICT = "Conflict with existing pending attachment. Pass overwritePending to overwrite."
 ATTACHMENT_NOT_PENDING = "This attachment has no pending upload to a path."
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_\-.]")
 
 
 def _pending_attachments(request: Request) -> dict[tuple[str, str, str, str], dict[str, Any]]:
@@ -209,7 +206,7 @@ def _attachment_request(request: Request, body: dict[str, Any] | None) -> tuple[
     prefix = _prefix(request, body.get("pathPrefix"))  # type: ignore[union-attr]
     if prefix is None:
         return error(400, NO_MATCHING_PREFIX)
-    safe_name = _UNSAFE_NAME.sub("_", name) or f"{attachment_type}__{new_object_id()}"
+    safe_name = UNSAFE_PATH_CHARACTERS.sub("_", name) or f"{attachment_type}__{new_object_id()}"
     path = prefix / dataset.organization / dataset.directory_name / layer_name / ATTACHMENT_DIRECTORIES[attachment_type] / (safe_name + ATTACHMENT_SUFFIXES[data_format])
     return dataset, layer, (dataset.id, layer_name, attachment_type, name), path
 
@@ -231,7 +228,7 @@ async def reserve_attachment_upload_to_path(request: Request) -> Response:
     state = state_of(request)
     with state.lock:
         if key in pending and not (body or {}).get("overwritePending"):
-            return error(400, ATTACHMENT_PENDING_CONFLICT)
+            return error(400, ATTACHMENT_PENDING)
         pending.pop(key, None)
         attachment = {"name": key[3], "path": str(path), "dataFormat": (body or {})["attachmentDataformat"]}
         try:

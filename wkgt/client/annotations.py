@@ -25,10 +25,10 @@ RUN_KEY_PATTERN = re.compile(rf"{RUN_KEY_LABEL}: ([0-9a-f]{{16}})")
 UPLOAD_LABEL = "wkgt-upload"
 UPLOAD_PATTERN = re.compile(rf"{UPLOAD_LABEL}: ([0-9a-f]{{16}})")
 COPY_LABEL = "wkgt-copy: --force-new"
+"""Marks an annotation made with ``--force-new``: never the job's result, never archived as a duplicate."""
 EVALUATION_LABEL = "wkgt-evaluation-of"
 """Marks a ``--holdout`` evaluation annotation with the run key of its job: history and undo count it in that run."""
 EVALUATION_PATTERN = re.compile(rf"{EVALUATION_LABEL}: ([0-9a-f]{{16}})")
-"""Marks an annotation made with ``--force-new``: never the job's result, never archived as a duplicate."""
 ANNOTATION_ID = re.compile(r"^[0-9a-f]{24}$")
 ANNOTATION_PATH = re.compile(r"^/annotations/(?:[A-Za-z]+/)?(?P<id>[0-9a-f]{24})/?$")
 

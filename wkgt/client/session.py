@@ -197,7 +197,7 @@ class Session:
                 "(set WK_TOKEN, WK_TOKEN in ./.env, or --token with --webknossos-url)"
             )
         try:
-            user = self.read("checking the token", lambda: self.api().user_current())
+            user = self.current_user()
         except AuthError:
             return NotVisibleToToken(
                 f"{err}: the server refused the token (wrong or expired; a new one is in WEBKNOSSOS → user menu → Auth Token)"

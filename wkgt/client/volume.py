@@ -152,7 +152,8 @@ def painted_fractions(
         path, layer = export_volume(annotation, volume_layer, Path(directory))
         chosen = tuple(mag) if mag is not None and tuple(mag) in layer.mags else finest_first(list(layer.mags))[0]
         read = local_reader(path, layer, chosen)  # type: ignore[arg-type]
-        view = webknossos().Dataset.open(path).get_layer("ground_truth").get_mag(webknossos().Mag(chosen))
+        wk = webknossos()
+        view = wk.Dataset.open(path).get_layer("ground_truth").get_mag(wk.Mag(chosen))
         chunks = [
             Region(tuple(int(v) for v in b.topleft_xyz), tuple(int(v) for v in b.size_xyz))  # type: ignore[arg-type]
             for b in view.get_bounding_boxes_on_disk()

@@ -189,7 +189,7 @@ def check_annotations(
     if any(v is not None for v in volumes):
         progress.step("reading the painted voxels of the boxes")
         checked = [attrs.evolve(c, painted=_painted(v, c, report.mag)) if v is not None else c for c, v in zip(checked, volumes)]
-        report = with_painted(report, _fractions(checked), _fallbacks(checked), _labels(checked, labels))
+        report = _with_painted(report, checked, labels)
     organization = user_organization(session) if session is not None else None
     for c in checked:
         where = f"annotation {c.annotation.name}: " if len(checked) > 1 else ""
@@ -201,6 +201,11 @@ def check_annotations(
         if warning:
             report = report.with_finding(Finding("warning", "other-organization", where + warning))
     return CheckResult(report, tuple(checked), session.config.url if session is not None else "")
+
+
+def _with_painted(report: CheckReport, checked: Sequence[CheckedAnnotation], labels: Sequence[str]) -> CheckReport:
+    """``report`` with the painted fractions of ``checked`` and their verdicts, box by box."""
+    return with_painted(report, _fractions(checked), _fallbacks(checked), _labels(checked, labels))
 
 
 def _fractions(checked: Sequence[CheckedAnnotation]) -> list[float | None]:
@@ -237,7 +242,7 @@ def adopt_painted(result: CheckResult, source: CheckResult) -> CheckResult:
     checked = tuple(attrs.evolve(c, painted=read.get(c.annotation.id)) for c in result.checked)
     if all(c.painted is None for c in checked):
         return result
-    report = with_painted(result.report, _fractions(checked), _fallbacks(checked), _labels(checked, _run_labels(checked)))
+    report = _with_painted(result.report, checked, _run_labels(checked))
     return attrs.evolve(result, report=report, checked=checked)
 
 
