@@ -91,11 +91,11 @@ class Instrumentation:
                 self.state.log(RequestLogEntry(method, path, query, status or 500, _headers(scope)))
 
         async def logging_send(message: Message) -> None:
-            # log before the last body part goes out, so a client never sees an answer not yet logged
+            # log before the status line goes out, so a client never sees an answer not yet logged
+            # (an empty body, e.g. a redirect's, is complete with its headers)
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 log()
             await send(message)
 
